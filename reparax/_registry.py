@@ -1,0 +1,119 @@
+"""The one registry of gradient estimators, and ``methods()`` that describes it."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+from reparax.distributions._base import has_capability
+
+
+class MethodInfo(NamedTuple):
+    """What ``rx.methods()`` says about one estimator.
+
+    Attributes:
+      name: the ``method=`` string.
+      fn: the public estimator function ``fn(f, dist, key, *, num_samples, ...)``.
+      unbiased: whether the gradient's expectation is the exact gradient.
+      differentiable_f: whether ``f`` must be differentiable in its input.
+      evaluations: f-evaluations per sample (D = batch elements, K = classes, P = parameter
+        elements).
+      requires: the distribution capabilities it needs (see ``reparax.distributions``).
+      min_samples: the smallest ``num_samples`` it accepts.
+      references: papers, with arXiv links.
+      aliases: other names the dispatcher accepts.
+    """
+
+    name: str
+    fn: Callable
+    unbiased: bool
+    differentiable_f: bool
+    evaluations: str
+    requires: tuple[str, ...]
+    min_samples: int
+    references: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+
+    def supports(self, dist: Any) -> bool:
+        """Whether ``dist`` has every capability this method needs."""
+        return not self.missing(dist)
+
+    def missing(self, dist: Any) -> list[str]:
+        """The capabilities this method needs that ``dist`` lacks."""
+        return [c for c in self.requires if not _has(dist, c)]
+
+
+def _has(dist: Any, capability: str) -> bool:
+    if capability == "reparameterized":
+        return has_capability(dist, "transform") and bool(dist.reparameterized)
+    return has_capability(dist, capability)
+
+
+_REGISTRY: dict[str, MethodInfo] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register(
+    name: str,
+    *,
+    unbiased: bool,
+    differentiable_f: bool,
+    evaluations: str,
+    requires: tuple[str, ...],
+    references: tuple[str, ...],
+    min_samples: int = 1,
+    aliases: tuple[str, ...] = (),
+) -> Callable[[Callable], Callable]:
+    """Decorator: adds an estimator function to the registry under ``name`` (and aliases)."""
+
+    def decorate(fn: Callable) -> Callable:
+        info = MethodInfo(
+            name,
+            fn,
+            unbiased,
+            differentiable_f,
+            evaluations,
+            requires,
+            min_samples,
+            references,
+            aliases,
+        )
+        _REGISTRY[name] = info
+        for alias in aliases:
+            _ALIASES[alias] = name
+        return fn
+
+    return decorate
+
+
+def methods() -> dict[str, MethodInfo]:
+    """Every registered estimator (``"auto"`` excluded), by name, in registration order."""
+    return dict(_REGISTRY)
+
+
+def lookup(name: Any) -> MethodInfo:
+    """The registry entry for ``name`` or an alias; a clear error listing the names if none."""
+    if not isinstance(name, str):
+        raise TypeError(f"`method` must be a string, got {type(name).__name__}.")
+    info = _REGISTRY.get(_ALIASES.get(name, name))
+    if info is None:
+        known = sorted(list(_REGISTRY) + list(_ALIASES) + ["auto"])
+        raise ValueError(f"Unknown method {name!r}. Known methods: {', '.join(known)}.")
+    return info
+
+
+def supported_methods(dist: Any) -> list[str]:
+    """Names of the methods whose required capabilities ``dist`` has."""
+    return [name for name, info in _REGISTRY.items() if info.supports(dist)]
+
+
+def check_supported(info: MethodInfo, dist: Any) -> None:
+    if info.supports(dist):
+        return
+    missing = info.missing(dist)
+    hints = getattr(dist, "capability_hints", {})
+    hint = "".join(f" {hints[c]}" for c in missing if c in hints)
+    raise ValueError(
+        f"method={info.name!r} does not support {type(dist).__name__} (it needs "
+        f"{', '.join(missing)}).{hint} Methods that support {type(dist).__name__}: "
+        f"{', '.join(supported_methods(dist))}."
+    )

@@ -1,0 +1,49 @@
+"""Per-sample evaluation: sample i uses key ``split(key, num_samples)[i]``, vmapped or chunked."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+
+
+def map_samples(
+    fn: Callable[[jax.Array], Any], key: jax.Array, num_samples: int, chunk_size: int | None
+) -> Any:
+    """Stacks ``fn(key_i)`` over ``key_i = split(key, num_samples)[i]``.
+
+    With ``chunk_size`` the samples are evaluated ``chunk_size`` at a time under
+    ``jax.checkpoint`` inside ``lax.map``, so neither the forward pass nor the backward pass
+    holds more than one chunk's intermediates: memory is bounded for any ``num_samples``,
+    and the per-sample values are those of the unchunked evaluation.
+    """
+    keys = jax.random.split(key, num_samples)
+    batched = jax.vmap(fn)
+    if chunk_size is None or chunk_size >= num_samples:
+        return batched(keys)
+    num_chunks = num_samples // chunk_size
+    head = keys[: num_chunks * chunk_size].reshape((num_chunks, chunk_size) + keys.shape[1:])
+    out = jax.lax.map(jax.checkpoint(batched), head)
+    out = jax.tree.map(lambda x: x.reshape((num_chunks * chunk_size,) + x.shape[2:]), out)
+    if num_chunks * chunk_size == num_samples:
+        return out
+    tail = batched(keys[num_chunks * chunk_size :])
+    return jax.tree.map(lambda a, b: jnp.concatenate([a, b]), out, tail)
+
+
+def attach_gradient(value: jax.Array, surrogate: jax.Array) -> jax.Array:
+    """A scalar whose value is ``value`` and whose derivative is ``surrogate``'s."""
+    return value + (surrogate - jax.lax.stop_gradient(surrogate))
+
+
+def linear_probe(param: jax.Array, grad: jax.Array) -> jax.Array:
+    """Zero-valued scalar whose derivative in ``param`` is ``grad`` (a fixed estimate)."""
+    param = jnp.broadcast_to(param, grad.shape)
+    grad = jax.lax.stop_gradient(grad)
+    return jnp.sum(param * grad) - jax.lax.stop_gradient(jnp.sum(param * grad))
+
+
+def stop_parameters(dist: Any) -> Any:
+    """The same distribution with every parameter behind ``stop_gradient``."""
+    return jax.tree.map(jax.lax.stop_gradient, dist)

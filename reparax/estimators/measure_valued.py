@@ -1,0 +1,90 @@
+"""Measure-valued derivatives (weak derivatives)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from reparax._checks import validate
+from reparax._registry import register
+from reparax.estimators._sampling import linear_probe, map_samples
+
+
+@register(
+    "measure_valued",
+    unbiased=True,
+    differentiable_f=False,
+    evaluations="1 + 2P (P = parameter elements with a decomposition)",
+    requires=("weak_derivative",),
+    references=(
+        "Pflug 1996, Optimization of Stochastic Models, Kluwer",
+        "Mohamed, Rosca, Figurnov & Mnih 2020, JMLR 21, §6 and Table 1, arXiv:1906.10652",
+    ),
+)
+def measure_valued(f, dist, key, *, num_samples=1, chunk_size=None, coupled=True):
+    r"""Measure-valued derivative estimator.
+
+    Each parameter element θ_j has a weak derivative ∂_{θ_j} p = c_j (p⁺_j − p⁻_j) with
+    probability distributions p±_j, so
+
+    .. math:: ∂_{θ_j} E_{p}[f] = c_j (E_{p⁺_j}[f] − E_{p⁻_j}[f])
+
+    estimated with one draw from each (coupled, i.e. sharing their randomness, by default,
+    which lowers the variance). For Normal(μ, σ): μ has c = 1/(σ√(2π)) and p± = μ ± σW with
+    W ~ Weibull(2, √2); σ has c = 1/σ, p⁺ = μ + σM with M double-sided Maxwell and
+    p⁻ = μ + σMU, U ~ U(0, 1). Costs 1 + 2P f-evaluations per sample, all vectorized.
+    ``f`` need not be differentiable. Parameters without a decomposition (the
+    ``scale_tril`` of a multivariate normal) get the score-function estimator instead.
+
+    Args:
+      f: maps ONE sample to a scalar.
+      dist: a distribution with ``weak_derivative``.
+      key: a PRNG key.
+      num_samples: N ≥ 1.
+      chunk_size: evaluate the samples this many at a time.
+      coupled: share randomness between p⁺ and p⁻ (default True).
+
+    Returns:
+      A scalar equal to the Monte Carlo mean of f whose derivative is the estimator.
+
+    Example:
+      >>> import jax, jax.numpy as jnp, reparax as rx
+      >>> est = rx.gradient_estimate(lambda z: jnp.sum(z), rx.Normal(jnp.zeros(3), 1.0),
+      ...                            jax.random.key(0), method="measure_valued")
+      >>> est.grad.loc.shape, est.grad.scale.shape
+      ((3,), ())
+
+    References:
+      Pflug (1996); Mohamed et al. (2020), §6, https://arxiv.org/abs/1906.10652.
+    """
+    validate("measure_valued", f, dist, key, num_samples, chunk_size)
+    batched_f = jax.vmap(f)
+    names = [fld.name for fld in dataclasses.fields(dist) if not fld.metadata.get("static")]
+
+    def one(sample_key):
+        key_sample, key_weak = jax.random.split(sample_key)
+        z = dist.sample(key_sample)
+        value = f(z)
+        terms = dist.weak_derivative(key_weak, z, coupled=coupled)
+        surrogate = value
+        # A loop over parameter *names* (at most a handful), each term fully vectorized.
+        for name, term in terms.items():
+            f_plus = batched_f(jax.lax.stop_gradient(term.plus))
+            if term.minus is None:
+                f_minus = jax.lax.stop_gradient(value)
+            else:
+                f_minus = batched_f(jax.lax.stop_gradient(term.minus))
+            grad = term.pullback(term.scale * (f_plus - f_minus))
+            surrogate = surrogate + linear_probe(getattr(dist, name), grad)
+        rest = [name for name in names if name not in terms]
+        if rest:
+            decomposed = {name: jax.lax.stop_gradient(getattr(dist, name)) for name in terms}
+            log_prob = dataclasses.replace(dist, **decomposed).joint_log_prob(z)
+            surrogate = surrogate + jax.lax.stop_gradient(value) * (
+                log_prob - jax.lax.stop_gradient(log_prob)
+            )
+        return surrogate
+
+    return jnp.mean(map_samples(one, key, num_samples, chunk_size))
