@@ -116,6 +116,8 @@ def gradient_estimate(
       >>> est.grad.loc.shape
       (3,)
     """
+    check_distribution(dist)
+    dist.check_parameters()  # while the parameters are still concrete (before value_and_grad)
 
     def objective(d):
         return expectation(f, d, key, method=method, num_samples=num_samples, **options)

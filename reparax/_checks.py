@@ -74,6 +74,7 @@ def validate(
 
     info = _registry.lookup(method)
     check_distribution(dist)
+    dist.check_parameters()
     _registry.check_supported(info, dist)
     check_key(key)
     check_count("num_samples", num_samples, minimum=info.min_samples)

@@ -104,8 +104,18 @@ class Distribution:
                 value = jnp.asarray(value)
             object.__setattr__(self, name, value)
         self._check_shapes()
-        concrete = {n: getattr(self, n) for n in values if _is_concrete(getattr(self, n))}
-        self._check_values(concrete)
+
+    def check_parameters(self) -> None:
+        """Rejects invalid parameter values (negative scale, ...) with a ``ValueError``.
+
+        Called by every estimator before tracing. Only concrete values can be checked: inside
+        ``jit`` invalid parameters propagate as NaN, as in the rest of JAX. (Construction does
+        not check values, because gradient pytrees share the distribution's structure.)
+        """
+        names = [f.name for f in dataclasses.fields(self) if not f.metadata.get("static")]
+        leaves = {n: getattr(self, n) for n in names}
+        concrete = {n: np.asarray(v) for n, v in leaves.items() if _is_arraylike(v) and _is_concrete(v)}
+        self._check_values(concrete)  # numpy arrays: comparisons never get staged into a jit
 
     # -- shapes --------------------------------------------------------------------------
     def _param_batch_shapes(self) -> dict[str, tuple[int, ...]]:

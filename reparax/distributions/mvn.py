@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import jax
+import numpy as np
 import jax.numpy as jnp
 
 from reparax.distributions._base import Distribution, WeakDerivative, distribution, param
@@ -41,8 +42,8 @@ class MultivariateNormalTriL(Distribution):
 
     def _check_values(self, params):
         if "scale_tril" in params:
-            diag = jnp.diagonal(params["scale_tril"], axis1=-2, axis2=-1)
-            if bool(jnp.any(diag <= 0)):
+            diag = np.diagonal(params["scale_tril"], axis1=-2, axis2=-1)
+            if bool(np.any(diag <= 0)):
                 raise ValueError(
                     "MultivariateNormalTriL: the diagonal of `scale_tril` must be > 0."
                 )

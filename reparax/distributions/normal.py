@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import jax
+import numpy as np
 import jax.numpy as jnp
 
 from reparax.distributions._base import (
@@ -46,7 +47,7 @@ class Normal(Distribution):
     reparameterized = True
 
     def _check_values(self, params):
-        if "scale" in params and bool(jnp.any(params["scale"] <= 0)):
+        if "scale" in params and bool(np.any(params["scale"] <= 0)):
             raise ValueError("Normal: `scale` must be > 0 (a standard deviation).")
 
     def noise(self, key, sample_shape=()):
