@@ -1,7 +1,7 @@
 """reparax: gradients of expectations, ∇θ E_{p_θ(z)}[f(z)], for continuous and discrete z."""
 
 from reparax._api import Estimate, expectation, gradient_estimate, resolve_method
-from reparax._registry import MethodInfo, methods, supported_methods
+from reparax._registry import MethodInfo, methods, methods_table, supported_methods
 from reparax.distributions import (
     Distribution,
     MultivariateNormalTriL,
@@ -27,6 +27,7 @@ __all__ = [
     "gradient_estimate",
     "measure_valued",
     "methods",
+    "methods_table",
     "pathwise",
     "reinforce",
     "resolve_method",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numbers
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -35,8 +36,7 @@ def check_count(name: str, value: Any, *, minimum: int = 1, allow_none: bool = F
         return
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(
-            f"`{name}` must be a Python int (a static count), got {type(value).__name__} "
-            f"{value!r}."
+            f"`{name}` must be a Python int (a static count), got {type(value).__name__} {value!r}."
         )
     if value < minimum:
         raise ValueError(f"`{name}` must be >= {minimum}, got {value}.")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from reparax.distributions._base import has_capability
 
@@ -15,8 +16,9 @@ class MethodInfo(NamedTuple):
       fn: the public estimator function ``fn(f, dist, key, *, num_samples, ...)``.
       unbiased: whether the gradient's expectation is the exact gradient.
       differentiable_f: whether ``f`` must be differentiable in its input.
-      evaluations: f-evaluations per sample (D = batch elements, K = classes, P = parameter
-        elements).
+      evaluations: f-evaluations per sample, in words (D = batch elements, K = classes,
+        P = parameter elements).
+      count_evaluations: ``count_evaluations(dist) -> int``, the same as a number.
       requires: the distribution capabilities it needs (see ``reparax.distributions``).
       min_samples: the smallest ``num_samples`` it accepts.
       references: papers, with arXiv links.
@@ -28,6 +30,7 @@ class MethodInfo(NamedTuple):
     unbiased: bool
     differentiable_f: bool
     evaluations: str
+    count_evaluations: Callable[[Any], int]
     requires: tuple[str, ...]
     min_samples: int
     references: tuple[str, ...]
@@ -59,6 +62,7 @@ def register(
     differentiable_f: bool,
     evaluations: str,
     requires: tuple[str, ...],
+    count_evaluations: Callable[[Any], int] = lambda dist: 1,
     references: tuple[str, ...],
     min_samples: int = 1,
     aliases: tuple[str, ...] = (),
@@ -72,6 +76,7 @@ def register(
             unbiased,
             differentiable_f,
             evaluations,
+            count_evaluations,
             requires,
             min_samples,
             references,
@@ -85,9 +90,30 @@ def register(
     return decorate
 
 
+#: The order ``methods()`` lists estimators in: continuous, then discrete, then relaxations.
+_ORDER = (
+    "pathwise",
+    "score_function",
+    "rloo",
+    "measure_valued",
+    "exact",
+    "indecater",
+    "arm",
+    "disarm",
+    "rebar",
+    "relax",
+    "gumbel_softmax",
+    "straight_through",
+    "st_gumbel_softmax",
+    "gumbel_rao",
+    "reinmax",
+)
+
+
 def methods() -> dict[str, MethodInfo]:
-    """Every registered estimator (``"auto"`` excluded), by name, in registration order."""
-    return dict(_REGISTRY)
+    """Every registered estimator (``"auto"`` excluded), by name."""
+    rank = {name: i for i, name in enumerate(_ORDER)}
+    return dict(sorted(_REGISTRY.items(), key=lambda item: rank.get(item[0], len(rank))))
 
 
 def lookup(name: Any) -> MethodInfo:
@@ -103,7 +129,7 @@ def lookup(name: Any) -> MethodInfo:
 
 def supported_methods(dist: Any) -> list[str]:
     """Names of the methods whose required capabilities ``dist`` has."""
-    return [name for name, info in _REGISTRY.items() if info.supports(dist)]
+    return [name for name, info in methods().items() if info.supports(dist)]
 
 
 def check_supported(info: MethodInfo, dist: Any) -> None:
@@ -117,3 +143,19 @@ def check_supported(info: MethodInfo, dist: Any) -> None:
         f"{', '.join(missing)}).{hint} Methods that support {type(dist).__name__}: "
         f"{', '.join(supported_methods(dist))}."
     )
+
+
+def methods_table() -> str:
+    """``rx.methods()`` as a Markdown table (the README's table is this, checked by a test)."""
+    lines = [
+        "| method | unbiased | f differentiable | f-evaluations per sample | needs |",
+        "|---|---|---|---|---|",
+    ]
+    for name, info in methods().items():
+        alias = f" (alias `{'`, `'.join(info.aliases)}`)" if info.aliases else ""
+        lines.append(
+            f"| `{name}`{alias} | {'yes' if info.unbiased else '**no**'} | "
+            f"{'yes' if info.differentiable_f else 'no'} | {info.evaluations} | "
+            f"{', '.join(f'`{c}`' for c in info.requires)} |"
+        )
+    return "\n".join(lines)

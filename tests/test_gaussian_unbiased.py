@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import reparax as rx
-from tests.gaussian_problems import PROBLEMS
+from reparax.problems import GAUSSIAN_PROBLEMS as PROBLEMS
 from tests.stats import assert_unbiased
 
 METHODS = ["pathwise", "score_function", "rloo", "measure_valued"]
@@ -27,16 +27,21 @@ def estimates(f, dist, method, num_estimates=NUM_ESTIMATES, num_samples=None, se
 
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize(
-    "problem,k", [("square", 0.5), ("square", 2.0), ("exp_square", 0.5), ("exp_square", 1.0),
-                  ("cosine", 0.5), ("cosine", 2.0)]
+    "problem,k",
+    [
+        ("square", 0.5),
+        ("square", 2.0),
+        ("exp_square", 0.5),
+        ("exp_square", 1.0),
+        ("cosine", 0.5),
+        ("cosine", 2.0),
+    ],
 )
 def test_normal_unbiased(method, problem, k):
     g, exact = PROBLEMS[problem](k)
     dist = rx.Normal(LOC, SCALE)
     est = estimates(lambda z: jnp.sum(g(z)), dist, method)
-    exact_loc, exact_scale = jax.grad(lambda m, s: jnp.sum(exact(m, s)), argnums=(0, 1))(
-        LOC, SCALE
-    )
+    exact_loc, exact_scale = jax.grad(lambda m, s: jnp.sum(exact(m, s)), argnums=(0, 1))(LOC, SCALE)
     assert_unbiased(est.grad.loc, exact_loc)
     assert_unbiased(est.grad.scale, exact_scale)
     assert_unbiased(est.value, jnp.sum(exact(LOC, SCALE)))
@@ -47,8 +52,12 @@ def test_ten_dimensional(method):
     loc = jnp.linspace(-1.0, 1.0, 10)
     scale = jnp.linspace(0.5, 1.5, 10)
     g, exact = PROBLEMS["cosine"](1.0)
-    est = estimates(lambda z: jnp.sum(g(z)) + jnp.prod(jnp.tanh(z[:2])), rx.Normal(loc, scale),
-                    method, num_estimates=3000)
+    est = estimates(
+        lambda z: jnp.sum(g(z)) + jnp.prod(jnp.tanh(z[:2])),
+        rx.Normal(loc, scale),
+        method,
+        num_estimates=3000,
+    )
     # The interaction term tanh(z0)·tanh(z1) has no closed form; integrate it numerically.
     nodes, weights = np.polynomial.hermite_e.hermegauss(80)
     weights = weights / weights.sum()
@@ -69,8 +78,12 @@ def test_multivariate_normal(method):
     loc = jnp.array([0.5, -1.0, 0.2])
     tril = jnp.array([[1.0, 0.0, 0.0], [0.4, 0.8, 0.0], [-0.3, 0.2, 1.2]])
     target = jnp.array([1.0, 0.0, -0.5])
-    est = estimates(lambda z: jnp.sum((z - target) ** 2), rx.MultivariateNormalTriL(loc, tril),
-                    method, num_estimates=4000)
+    est = estimates(
+        lambda z: jnp.sum((z - target) ** 2),
+        rx.MultivariateNormalTriL(loc, tril),
+        method,
+        num_estimates=4000,
+    )
 
     def exact(m, s):  # E|z − t|² = |m − t|² + tr(L Lᵀ)
         return jnp.sum((m - target) ** 2) + jnp.sum(jnp.tril(s) ** 2)

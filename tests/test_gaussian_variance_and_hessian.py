@@ -44,8 +44,9 @@ def test_hessian_is_unbiased(method):
     params = jnp.array([MU, 0.8])
 
     def objective(p, key):
-        return rx.expectation(lambda z: jnp.cos(k * z), rx.Normal(p[0], p[1]), key,
-                              method=method, num_samples=1)
+        return rx.expectation(
+            lambda z: jnp.cos(k * z), rx.Normal(p[0], p[1]), key, method=method, num_samples=1
+        )
 
     keys = jax.random.split(jax.random.key(1), 40000)
     hessians = jax.jit(jax.vmap(jax.hessian(objective), in_axes=(None, 0)))(params, keys)

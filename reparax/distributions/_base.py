@@ -114,7 +114,9 @@ class Distribution:
         """
         names = [f.name for f in dataclasses.fields(self) if not f.metadata.get("static")]
         leaves = {n: getattr(self, n) for n in names}
-        concrete = {n: np.asarray(v) for n, v in leaves.items() if _is_arraylike(v) and _is_concrete(v)}
+        concrete = {
+            n: np.asarray(v) for n, v in leaves.items() if _is_arraylike(v) and _is_concrete(v)
+        }
         self._check_values(concrete)  # numpy arrays: comparisons never get staged into a jit
 
     # -- shapes --------------------------------------------------------------------------

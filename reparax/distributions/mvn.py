@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import jax
-import numpy as np
 import jax.numpy as jnp
+import numpy as np
 
 from reparax.distributions._base import Distribution, WeakDerivative, distribution, param
 from reparax.distributions.normal import weibull_2_sqrt2
@@ -72,9 +72,7 @@ class MultivariateNormalTriL(Distribution):
     def whiten(self, value):
         """ε = L⁻¹ (z − loc)."""
         loc, tril = self._params_like(value)
-        return jax.scipy.linalg.solve_triangular(tril, (value - loc)[..., None], lower=True)[
-            ..., 0
-        ]
+        return jax.scipy.linalg.solve_triangular(tril, (value - loc)[..., None], lower=True)[..., 0]
 
     def log_prob(self, value):
         _, tril = self._params_like(value)
@@ -128,7 +126,5 @@ class MultivariateNormalTriL(Distribution):
 
         scale = jnp.full((n * dim,), 1.0 / math.sqrt(2.0 * math.pi), self.dtype)
         return {
-            "loc": WeakDerivative(
-                scale, rows(w_plus), rows(-w_minus), pullback, batch + (dim,)
-            )
+            "loc": WeakDerivative(scale, rows(w_plus), rows(-w_minus), pullback, batch + (dim,))
         }

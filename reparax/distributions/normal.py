@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import jax
-import numpy as np
 import jax.numpy as jnp
+import numpy as np
 
 from reparax.distributions._base import (
     Distribution,
@@ -65,7 +65,9 @@ class Normal(Distribution):
     def log_prob(self, value):
         loc, scale = self._params_like(value)
         z = (value - loc) / scale
-        return -0.5 * z**2 - jnp.log(scale) - _HALF_LOG_2PI
+        # log σ + log √(2π) once per parameter element, not once per sample element.
+        normalizer = jnp.broadcast_to(jnp.log(self.scale) + _HALF_LOG_2PI, jnp.shape(value))
+        return -0.5 * z**2 - normalizer
 
     def cdf(self, value):
         loc, scale = self._params_like(value)

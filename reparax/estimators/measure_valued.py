@@ -12,12 +12,24 @@ from reparax._registry import register
 from reparax.estimators._sampling import linear_probe, map_samples
 
 
+def _count_evaluations(dist):
+    key = jax.random.key(0)
+
+    def rows():
+        terms = dist.weak_derivative(key, dist.sample(key))
+        return [(t.plus, t.minus) for t in terms.values()]
+
+    shapes = jax.tree.leaves(jax.eval_shape(rows))
+    return 1 + sum(s.shape[0] for s in shapes)
+
+
 @register(
     "measure_valued",
     unbiased=True,
     differentiable_f=False,
     evaluations="1 + 2P (P = parameter elements with a decomposition)",
     requires=("weak_derivative",),
+    count_evaluations=_count_evaluations,
     references=(
         "Pflug 1996, Optimization of Stochastic Models, Kluwer",
         "Mohamed, Rosca, Figurnov & Mnih 2020, JMLR 21, §6 and Table 1, arXiv:1906.10652",

@@ -18,9 +18,22 @@ _REFERENCES = (
 )
 
 
+@jax.custom_jvp
 def magic_box(log_prob: jax.Array) -> jax.Array:
-    """DiCE's □(l) = exp(l − stop_gradient(l)): value 1, derivative □(l)·∇l, to any order."""
-    return jnp.exp(log_prob - jax.lax.stop_gradient(log_prob))
+    """DiCE's □(l) = exp(l − stop_gradient(l)): value 1, derivative □(l)·∇l, to any order.
+
+    Written as a ``custom_jvp`` whose value is the constant 1 and whose tangent is □(l)·dl
+    (recursively, so every order is right): the same derivatives as the exp form without
+    evaluating exp(0) and its derivative per sample.
+    """
+    return jnp.ones_like(log_prob)
+
+
+@magic_box.defjvp
+def _magic_box_jvp(primals, tangents):
+    (log_prob,), (tangent,) = primals, tangents
+    box = magic_box(log_prob)
+    return box, box * tangent
 
 
 def leave_one_out(values: jax.Array) -> jax.Array:
@@ -29,20 +42,21 @@ def leave_one_out(values: jax.Array) -> jax.Array:
     return (jnp.sum(values) - values) / (n - 1)
 
 
-def dice_surrogate(values: jax.Array, log_probs: jax.Array, baseline: jax.Array) -> jax.Array:
+def dice_surrogate(values: jax.Array, log_probs: jax.Array, baseline: jax.Array | None) -> jax.Array:
     """mean_i □(l_i)(f_i − b_i) + b_i: value mean f, derivatives the score-function ones."""
+    if baseline is None:
+        return jnp.mean(magic_box(log_probs) * values)
     baseline = jax.lax.stop_gradient(jnp.broadcast_to(baseline, values.shape))
     return jnp.mean(magic_box(log_probs) * (values - baseline) + baseline)
 
 
 def _resolve_baseline(baseline, values):
     if baseline is None:
-        return jnp.zeros_like(values)
+        return None
     if isinstance(baseline, str):
         if baseline != "leave_one_out":
             raise ValueError(
-                f"`baseline` must be None, a number or array, or 'leave_one_out'; got "
-                f"{baseline!r}."
+                f"`baseline` must be None, a number or array, or 'leave_one_out'; got {baseline!r}."
             )
         if values.shape[0] < 2:
             raise ValueError("baseline='leave_one_out' needs num_samples >= 2.")
