@@ -103,16 +103,17 @@ def main():
         ("score_function", hand_score_function),
         ("measure_valued", hand_measure_valued),
     ]
-    print(f"{jax.devices()[0].platform} | D={DIM}, num_samples={NUM_SAMPLES}, median of "
-          f"{args.repeats} runs")
+    print(
+        f"{jax.devices()[0].platform} | D={DIM}, num_samples={NUM_SAMPLES}, median of "
+        f"{args.repeats} runs"
+    )
     print(f"| {'method':<15}| {'reparax (ms)':>13}| {'hand-written (ms)':>18}| {'ratio':>6}|")
     print(f"|{'-' * 16}|{'-' * 14}|{'-' * 19}|{'-' * 7}|")
     for method, hand in cases:
         ours, theirs = median_seconds(
             [reparax_estimator(method), hand], (loc, scale, key), args.repeats
         )
-        print(f"| {method:<15}| {ours * 1e3:>13.3f}| {theirs * 1e3:>18.3f}| "
-              f"{ours / theirs:>6.2f}|")
+        print(f"| {method:<15}| {ours * 1e3:>13.3f}| {theirs * 1e3:>18.3f}| {ours / theirs:>6.2f}|")
 
 
 if __name__ == "__main__":

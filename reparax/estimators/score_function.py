@@ -42,7 +42,9 @@ def leave_one_out(values: jax.Array) -> jax.Array:
     return (jnp.sum(values) - values) / (n - 1)
 
 
-def dice_surrogate(values: jax.Array, log_probs: jax.Array, baseline: jax.Array | None) -> jax.Array:
+def dice_surrogate(
+    values: jax.Array, log_probs: jax.Array, baseline: jax.Array | None
+) -> jax.Array:
     """mean_i □(l_i)(f_i − b_i) + b_i: value mean f, derivatives the score-function ones."""
     if baseline is None:
         return jnp.mean(magic_box(log_probs) * values)
