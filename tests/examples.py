@@ -26,6 +26,17 @@ def _smooth_cost(z):
     return jnp.sum((z - 0.3) ** 2) + jnp.sum(jnp.sin(z))
 
 
+_TABLE = jnp.array([[0.3, -1.0, 2.0], [1.5, 0.2, -0.7]])
+
+
+def _table_cost(index):  # Categorical: integer indices of shape (2,)
+    return jnp.sum(_TABLE[jnp.arange(2), index]) + jnp.sin(1.0 * index[0] * index[1])
+
+
+def _one_hot_cost(z):  # OneHotCategorical: one-hot (or simplex) rows of shape (2, 3)
+    return jnp.sum(_TABLE * z) + jnp.sin(z[0, 0] * z[1, 2])
+
+
 EXAMPLES = {
     "Normal": Example(
         lambda p: rx.Normal(p["loc"], jax.nn.softplus(p["rho"])),
@@ -38,5 +49,18 @@ EXAMPLES = {
         ),
         {"loc": jnp.array([0.1, 0.4]), "tril": jnp.array([[0.5, 0.0], [0.3, 0.2]])},
         _smooth_cost,
+    ),
+    "Bernoulli": Example(
+        lambda p: rx.Bernoulli(p["logits"]), {"logits": jnp.array([0.4, -1.2, 2.0])}, _smooth_cost
+    ),
+    "Categorical": Example(
+        lambda p: rx.Categorical(p["logits"]),
+        {"logits": jnp.array([[0.1, 0.5, -0.3], [1.0, 0.0, -1.0]])},
+        _table_cost,
+    ),
+    "OneHotCategorical": Example(
+        lambda p: rx.OneHotCategorical(p["logits"]),
+        {"logits": jnp.array([[0.1, 0.5, -0.3], [1.0, 0.0, -1.0]])},
+        _one_hot_cost,
     ),
 }

@@ -1,7 +1,30 @@
 """Gradient estimators; importing this package fills the registry."""
 
+from reparax.estimators.coupling import arm, disarm
+from reparax.estimators.enumeration import exact, indecater
 from reparax.estimators.measure_valued import measure_valued
 from reparax.estimators.pathwise import pathwise
+from reparax.estimators.relaxation import (
+    gumbel_rao,
+    gumbel_softmax,
+    reinmax,
+    st_gumbel_softmax,
+    straight_through,
+)
 from reparax.estimators.score_function import rloo, score_function
 
-__all__ = ["measure_valued", "pathwise", "rloo", "score_function"]
+__all__ = [
+    "arm",
+    "disarm",
+    "exact",
+    "gumbel_rao",
+    "gumbel_softmax",
+    "indecater",
+    "measure_valued",
+    "pathwise",
+    "reinmax",
+    "rloo",
+    "score_function",
+    "st_gumbel_softmax",
+    "straight_through",
+]
