@@ -11,9 +11,7 @@ from reparax._registry import register
 from reparax.distributions.bernoulli import Bernoulli
 from reparax.estimators._sampling import map_samples
 
-_BIASED = (
-    "Biased: the gradient is that of a relaxed (or straight-through) objective, not of E[f]."
-)
+_BIASED = "Biased: the gradient is that of a relaxed (or straight-through) objective, not of E[f]."
 
 
 def check_temperature(temperature) -> None:
@@ -151,7 +149,9 @@ def st_gumbel_softmax(f, dist, key, *, num_samples=1, chunk_size=None, temperatu
 
     def one(sample_key):
         noise = dist.noise(sample_key)
-        return f(_straight_through(dist.transform(noise), dist.relaxed_transform(noise, temperature)))
+        return f(
+            _straight_through(dist.transform(noise), dist.relaxed_transform(noise, temperature))
+        )
 
     return jnp.mean(map_samples(one, key, num_samples, chunk_size))
 
