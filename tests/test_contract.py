@@ -26,7 +26,7 @@ def _estimate(example, method, params, key, **options):
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compiled(family, method, num_samples=NUM_SAMPLES, chunk_size=None):
     """One jit-compiled estimate per (pair, options), shared by the tests of a worker."""
     example = EXAMPLES[family]
