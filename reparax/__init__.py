@@ -1,8 +1,9 @@
 """reparax: gradients of expectations, ∇θ E_{p_θ(z)}[f(z)], for continuous and discrete z."""
 
-from reparax import diagnostics, problems
+from reparax import control_variates, diagnostics, problems
 from reparax._api import Estimate, expectation, gradient_estimate, resolve_method
 from reparax._registry import MethodInfo, methods, methods_table, supported_methods
+from reparax._variance import variance_gradient
 from reparax.distributions import (
     Bernoulli,
     Categorical,
@@ -22,7 +23,11 @@ from reparax.estimators import (
     indecater,
     measure_valued,
     pathwise,
+    rebar,
+    rebar_init,
     reinmax,
+    relax,
+    relax_init,
     rloo,
     score_function,
     st_gumbel_softmax,
@@ -44,6 +49,7 @@ __all__ = [
     "OneHotCategorical",
     "WeakDerivative",
     "arm",
+    "control_variates",
     "diagnostics",
     "disarm",
     "distribution",
@@ -59,11 +65,16 @@ __all__ = [
     "pathwise",
     "problems",
     "reinforce",
+    "rebar",
+    "rebar_init",
     "reinmax",
+    "relax",
+    "relax_init",
     "resolve_method",
     "rloo",
     "score_function",
     "st_gumbel_softmax",
     "straight_through",
     "supported_methods",
+    "variance_gradient",
 ]

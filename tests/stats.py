@@ -45,3 +45,25 @@ def assert_variance(samples, expected, *, z: float = Z) -> None:
         raise AssertionError(
             f"variance {var[bad]} vs expected {expected[bad]} (stderr {stderr[bad]})"
         )
+
+
+def _variance_and_stderr(samples):
+    samples = np.asarray(samples, dtype=np.float64).reshape(len(samples), -1)
+    centred = samples - samples.mean(axis=0)
+    var = (centred**2).mean(axis=0).sum()
+    m4 = (centred**2).sum(axis=1)  # squared deviation of the whole vector, per estimate
+    stderr = np.sqrt(np.var(m4) / len(samples))
+    return var, stderr
+
+
+def assert_variance_lower(lower, higher, *, z: float = Z) -> None:
+    """The total variance of ``lower`` is below that of ``higher`` by more than z standard
+    errors (each variance's standard error from the spread of the squared deviations)."""
+    var_low, se_low = _variance_and_stderr(lower)
+    var_high, se_high = _variance_and_stderr(higher)
+    margin = z * np.hypot(se_low, se_high)
+    if not var_low + margin < var_high:
+        raise AssertionError(
+            f"variance {var_low:.4g} is not significantly below {var_high:.4g} "
+            f"(margin {margin:.3g})"
+        )

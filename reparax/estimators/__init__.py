@@ -4,6 +4,7 @@ from reparax.estimators.coupling import arm, disarm
 from reparax.estimators.enumeration import exact, indecater
 from reparax.estimators.measure_valued import measure_valued
 from reparax.estimators.pathwise import pathwise
+from reparax.estimators.rebar_relax import rebar, rebar_init, relax, relax_init
 from reparax.estimators.relaxation import (
     gumbel_rao,
     gumbel_softmax,
@@ -22,6 +23,10 @@ __all__ = [
     "indecater",
     "measure_valued",
     "pathwise",
+    "rebar",
+    "rebar_init",
+    "relax",
+    "relax_init",
     "reinmax",
     "rloo",
     "score_function",

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 
 from reparax._checks import validate
 from reparax._registry import register
-from reparax.estimators._sampling import map_samples
+from reparax.estimators._sampling import linear_probe, map_samples, stop_parameters
 
 _REFERENCES = (
     "Williams 1992, Simple statistical gradient-following algorithms for connectionist "
@@ -56,12 +56,13 @@ def _resolve_baseline(baseline, values):
     if baseline is None:
         return None
     if isinstance(baseline, str):
-        if baseline != "leave_one_out":
+        if baseline not in ("leave_one_out", "optimal"):
             raise ValueError(
-                f"`baseline` must be None, a number or array, or 'leave_one_out'; got {baseline!r}."
+                "`baseline` must be None, a number or array, 'leave_one_out' or 'optimal'; "
+                f"got {baseline!r}."
             )
         if values.shape[0] < 2:
-            raise ValueError("baseline='leave_one_out' needs num_samples >= 2.")
+            raise ValueError(f"baseline={baseline!r} needs num_samples >= 2.")
         return leave_one_out(values)
     baseline = jnp.asarray(baseline, values.dtype)
     if baseline.shape not in ((), values.shape):
@@ -72,12 +73,43 @@ def _resolve_baseline(baseline, values):
     return baseline
 
 
-def _values_and_log_probs(f, dist, key, num_samples, chunk_size):
+def _per_sample(f, dist, key, num_samples, chunk_size, control_variate, keep_samples):
+    anchor = stop_parameters(dist)
+
     def one(sample_key):
         z = dist.sample(sample_key)
-        return f(z), dist.joint_log_prob(z)
+        out = {"value": f(z), "log_prob": dist.joint_log_prob(z)}
+        if control_variate is not None:
+            out["cv"] = jax.lax.stop_gradient(control_variate.value(anchor, z))
+        if keep_samples:
+            out["sample"] = z
+        return out
 
     return map_samples(one, key, num_samples, chunk_size)
+
+
+def _optimal_baseline_surrogate(dist, per_sample, shift):
+    """Per-parameter baselines b_{iθ} = Σ_{j≠i} f_j s_{jθ}² / Σ_{j≠i} s_{jθ}² (Mohamed et al.
+    2020, §7.4: the variance-minimising constant), leave-one-out so they are independent of
+    sample i. Needs the per-sample scores s_i = ∇θ log p(z_i): N × P memory, opt-in."""
+    values = jax.lax.stop_gradient(per_sample["value"] - shift)
+    score = jax.vmap(jax.grad(lambda d, z: d.joint_log_prob(z)), in_axes=(None, 0))
+
+    def coefficient_and_grad(s):
+        s = s.reshape(s.shape[0], -1)
+        weighted = values[:, None] * s**2
+        num = jnp.sum(weighted, 0, keepdims=True) - weighted
+        den = jnp.sum(s**2, 0, keepdims=True) - s**2
+        b = jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), 0.0)
+        return jnp.mean((values[:, None] - b) * s, 0)
+
+    scores = score(jax.lax.stop_gradient(dist), per_sample["sample"])
+    grads = jax.tree.map(coefficient_and_grad, scores)
+    leaves = jax.tree.leaves(dist)
+    return sum(
+        linear_probe(leaf, g.reshape(jnp.shape(leaf)))
+        for leaf, g in zip(leaves, jax.tree.leaves(grads))
+    )
 
 
 @register(
@@ -89,7 +121,17 @@ def _values_and_log_probs(f, dist, key, num_samples, chunk_size):
     references=_REFERENCES,
     aliases=("reinforce",),
 )
-def score_function(f, dist, key, *, num_samples=1, chunk_size=None, baseline=None):
+def score_function(
+    f,
+    dist,
+    key,
+    *,
+    num_samples=1,
+    chunk_size=None,
+    baseline=None,
+    control_variate=None,
+    cv_coefficient=1.0,
+):
     r"""Score-function (REINFORCE / likelihood-ratio) estimator, built on DiCE.
 
     .. math:: ∇_θ E_{p_θ}[f(z)] = E_{p_θ}[(f(z) − b) ∇_θ \log p_θ(z)] + E[∇ f]
@@ -99,6 +141,9 @@ def score_function(f, dist, key, *, num_samples=1, chunk_size=None, baseline=Non
     the estimator above, and its higher derivatives are unbiased too (for baselines that do
     not depend on the parameters). ``f`` need not be differentiable.
 
+    With a control variate h(z; a) of known expectation (``rx.control_variates.delta_method``,
+    ``muprop``), β h is subtracted as well and β ∇θ E_θ[h(z; a)] added back analytically.
+
     Args:
       f: maps ONE sample to a scalar.
       dist: any distribution with ``sample`` and ``log_prob``.
@@ -106,8 +151,14 @@ def score_function(f, dist, key, *, num_samples=1, chunk_size=None, baseline=Non
       num_samples: N ≥ 1.
       chunk_size: evaluate the samples this many at a time.
       baseline: ``None``; a constant or an array of shape ``(num_samples,)`` (treated as
-        constant: it must not depend on the samples it multiplies); or ``"leave_one_out"``,
-        b_i = mean_{j≠i} f(z_j) (then the estimator is :func:`rloo`).
+        constant: it must not depend on the samples it multiplies; e.g. from
+        ``rx.control_variates.moving_average`` or ``learned_baseline``);
+        ``"leave_one_out"``, b_i = mean_{j≠i} f(z_j) (then this is :func:`rloo`); or
+        ``"optimal"``, the variance-minimising constant per parameter element,
+        b_θ = E[f s_θ²]/E[s_θ²] with s = ∇θ log p, estimated leave-one-out from the other
+        samples (Mohamed et al. 2020, §7.4; first derivatives only; N × P memory).
+      control_variate: a ``rx.control_variates.ControlVariate`` or ``None``.
+      cv_coefficient: β, the control variate's coefficient (default 1).
 
     Returns:
       A scalar equal to the Monte Carlo mean of f whose derivatives are the estimator's.
@@ -122,11 +173,27 @@ def score_function(f, dist, key, *, num_samples=1, chunk_size=None, baseline=Non
 
     References:
       Williams (1992); Foerster et al. (2018), https://arxiv.org/abs/1802.05098;
-      Mohamed et al. (2020), §4, https://arxiv.org/abs/1906.10652.
+      Mohamed et al. (2020), §4 and §7, https://arxiv.org/abs/1906.10652.
     """
     validate("score_function", f, dist, key, num_samples, chunk_size)
-    values, log_probs = _values_and_log_probs(f, dist, key, num_samples, chunk_size)
-    return dice_surrogate(values, log_probs, _resolve_baseline(baseline, values))
+    optimal = isinstance(baseline, str) and baseline == "optimal"
+    per_sample = _per_sample(f, dist, key, num_samples, chunk_size, control_variate, optimal)
+    values, log_probs = per_sample["value"], per_sample["log_prob"]
+    shift = _resolve_baseline(baseline, values)
+    correction = 0.0
+    if control_variate is not None:
+        anchor = stop_parameters(dist)
+        cv_shift = cv_coefficient * per_sample["cv"]
+        shift = cv_shift if shift is None else shift + cv_shift
+        # β ∇θ E_θ[h(·; a)] with the anchor a fixed; zero-valued, zero φ-gradient.
+        correction = cv_coefficient * (
+            control_variate.expectation(dist, anchor) - control_variate.expectation(anchor, anchor)
+        )
+    if optimal:
+        shift_cv = 0.0 if control_variate is None else cv_coefficient * per_sample["cv"]
+        value = jnp.mean(values)
+        return value + _optimal_baseline_surrogate(dist, per_sample, shift_cv) + correction
+    return dice_surrogate(values, log_probs, shift) + correction
 
 
 @register(
@@ -164,5 +231,7 @@ def rloo(f, dist, key, *, num_samples=2, chunk_size=None):
       Kool, van Hoof & Welling (2019), https://openreview.net/forum?id=r1lgTGL5DE.
     """
     validate("rloo", f, dist, key, num_samples, chunk_size)
-    values, log_probs = _values_and_log_probs(f, dist, key, num_samples, chunk_size)
-    return dice_surrogate(values, log_probs, leave_one_out(values))
+    per_sample = _per_sample(f, dist, key, num_samples, chunk_size, None, False)
+    return dice_surrogate(
+        per_sample["value"], per_sample["log_prob"], leave_one_out(per_sample["value"])
+    )
