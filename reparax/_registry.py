@@ -47,7 +47,9 @@ class MethodInfo(NamedTuple):
 
 def _has(dist: Any, capability: str) -> bool:
     if capability == "reparameterized":
-        return has_capability(dist, "transform") and bool(dist.reparameterized)
+        return bool(getattr(dist, "is_reparameterized", False))
+    if capability == "fixed_support":
+        return bool(getattr(dist, "fixed_support", True))
     return has_capability(dist, capability)
 
 

@@ -83,10 +83,17 @@ class Distribution:
     """Base class. Subclasses are decorated with :func:`distribution` and declare parameters
     with :func:`param`; validation and broadcasting checks happen in ``__post_init__``."""
 
-    #: Whether ``transform`` is differentiable in the parameters (pathwise gradients).
-    reparameterized: ClassVar[bool] = False
+    #: Whether samples can be differentiated in the parameters (pathwise gradients):
+    #: ``True`` for an explicit differentiable ``transform``, ``False`` for discrete
+    #: families, ``None`` (default) to decide from the capabilities: a distribution with a
+    #: ``cdf`` gets implicit reparameterization (``rsample``) with no other code.
+    reparameterized: ClassVar[bool | None] = None
     #: Number of trailing axes of a sample that form one event.
     event_ndims: ClassVar[int] = 0
+    #: Whether the support is the same for every parameter value. The score function and
+    #: measure-valued estimators differentiate the density only, so they would miss the
+    #: boundary term of a moving support (Uniform's low/high): such families refuse them.
+    fixed_support: ClassVar[bool] = True
     #: Hints appended to "method not supported" errors, by missing capability.
     capability_hints: ClassVar[dict[str, str]] = {}
 
@@ -177,6 +184,33 @@ class Distribution:
     def log_prob(self, value: jax.Array) -> jax.Array:
         """Log-density (or log-mass) of each batch element: ``sample_shape + batch_shape``."""
         raise NotImplementedError
+
+    @property
+    def is_reparameterized(self) -> bool:
+        """Whether :meth:`rsample` gives pathwise-differentiable samples."""
+        if self.reparameterized is not None:
+            return bool(self.reparameterized)
+        return has_capability(self, "cdf")
+
+    def rsample(self, key: jax.Array, sample_shape: tuple[int, ...] = ()) -> jax.Array:
+        """A sample differentiable in the parameters: ``transform(noise)`` when the family
+        has an explicit transform, else implicit reparameterization from ``cdf``
+        (Figurnov et al. 2018): dz/dθ = −∂θF(z; θ) / p(z; θ)."""
+        if has_capability(self, "transform"):
+            return self.transform(self.noise(key, sample_shape))
+        from reparax.distributions._implicit import implicit_rsample
+
+        return implicit_rsample(self, key, sample_shape)
+
+    def params_like(self, value: jax.Array) -> list[jax.Array]:
+        """The scalar-event parameters, in field order, broadcast to ``value``'s shape
+        (explicitly, so leading sample axes are safe under strict rank promotion)."""
+        shape = jnp.shape(value)
+        return [
+            jnp.broadcast_to(getattr(self, f.name), shape)
+            for f in dataclasses.fields(self)
+            if not f.metadata.get("static") and f.metadata.get("event_ndims", 0) == 0
+        ]
 
     def joint_log_prob(self, value: jax.Array) -> jax.Array:
         """Log-probability of one whole sample: the sum over the batch of ``log_prob``."""

@@ -28,7 +28,7 @@ def _count_evaluations(dist):
     unbiased=True,
     differentiable_f=False,
     evaluations="1 + 2P (P = parameter elements with a decomposition)",
-    requires=("weak_derivative",),
+    requires=("weak_derivative", "fixed_support"),
     count_evaluations=_count_evaluations,
     references=(
         "Pflug 1996, Optimization of Stochastic Models, Kluwer",

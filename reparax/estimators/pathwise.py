@@ -34,7 +34,8 @@ def pathwise(f, dist, key, *, num_samples=1, chunk_size=None):
 
     Args:
       f: maps ONE sample to a scalar; may close over parameters (their gradients flow).
-      dist: a reparameterized distribution (``noise``/``transform``, ``reparameterized``).
+      dist: a reparameterized distribution: an explicit ``noise``/``transform``, or a
+        ``cdf`` (implicit reparameterization, see ``reparax.distributions.implicit_rsample``).
       key: a PRNG key; sample i uses ``jax.random.split(key, num_samples)[i]``.
       num_samples: number of samples N (a Python int ≥ 1).
       chunk_size: evaluate the samples this many at a time (bounded memory, same result).
@@ -57,6 +58,6 @@ def pathwise(f, dist, key, *, num_samples=1, chunk_size=None):
     validate("pathwise", f, dist, key, num_samples, chunk_size)
 
     def one(sample_key):
-        return f(dist.transform(dist.noise(sample_key)))
+        return f(dist.rsample(sample_key))
 
     return jnp.mean(map_samples(one, key, num_samples, chunk_size))

@@ -117,7 +117,7 @@ def _optimal_baseline_surrogate(dist, per_sample, shift):
     unbiased=True,
     differentiable_f=False,
     evaluations="1",
-    requires=("log_prob",),
+    requires=("log_prob", "fixed_support"),
     references=_REFERENCES,
     aliases=("reinforce",),
 )
@@ -201,7 +201,7 @@ def score_function(
     unbiased=True,
     differentiable_f=False,
     evaluations="1",
-    requires=("log_prob",),
+    requires=("log_prob", "fixed_support"),
     min_samples=2,
     references=(
         "Kool, van Hoof & Welling 2019, Buy 4 REINFORCE samples, get a baseline for free!, "
