@@ -63,4 +63,65 @@ EXAMPLES = {
         {"logits": jnp.array([[0.1, 0.5, -0.3], [1.0, 0.0, -1.0]])},
         _one_hot_cost,
     ),
+    **{
+        name: Example(lambda p, make=make: make(**p), params, _smooth_cost)
+        for name, (make, params) in {
+            "Laplace": (
+                rx.Laplace,
+                {"loc": jnp.array([0.5, -0.2]), "scale": jnp.array([1.0, 0.5])},
+            ),
+            "Logistic": (
+                rx.Logistic,
+                {"loc": jnp.array([0.5, -0.2]), "scale": jnp.array([1.0, 0.5])},
+            ),
+            "Gumbel": (rx.Gumbel, {"loc": jnp.array([0.5, -0.2]), "scale": jnp.array([1.0, 0.5])}),
+            "Cauchy": (rx.Cauchy, {"loc": jnp.array([0.5, -0.2]), "scale": jnp.array([1.0, 0.5])}),
+            "LogNormal": (
+                rx.LogNormal,
+                {"loc": jnp.array([0.1, -0.2]), "scale": jnp.array([0.3, 0.5])},
+            ),
+            "Exponential": (rx.Exponential, {"rate": jnp.array([1.5, 0.7])}),
+            "Weibull": (
+                rx.Weibull,
+                {"concentration": jnp.array([1.5, 2.0]), "scale": jnp.array([1.0, 0.5])},
+            ),
+            "Uniform": (rx.Uniform, {"low": jnp.array([-1.0, 0.0]), "high": jnp.array([1.0, 0.5])}),
+            "Kumaraswamy": (
+                rx.Kumaraswamy,
+                {"concentration1": jnp.array([2.0, 0.7]), "concentration0": jnp.array([1.5, 3.0])},
+            ),
+            "TruncatedNormal": (
+                rx.TruncatedNormal,
+                {
+                    "loc": jnp.array([0.0, 0.5]),
+                    "scale": jnp.array([1.0, 2.0]),
+                    "low": jnp.array([-1.0, 0.0]),
+                    "high": jnp.array([1.0, 3.0]),
+                },
+            ),
+            "Gamma": (
+                rx.Gamma,
+                {"concentration": jnp.array([0.7, 3.0]), "rate": jnp.array([1.0, 2.0])},
+            ),
+            "Beta": (
+                rx.Beta,
+                {"concentration1": jnp.array([0.7, 3.0]), "concentration0": jnp.array([1.5, 2.0])},
+            ),
+            "Dirichlet": (rx.Dirichlet, {"concentration": jnp.array([0.7, 3.0, 1.2])}),
+            "StudentT": (
+                rx.StudentT,
+                {
+                    "df": jnp.array([3.0, 8.0]),
+                    "loc": jnp.array([0.5, -0.2]),
+                    "scale": jnp.array([1.0, 0.5]),
+                },
+            ),
+            "Poisson": (rx.Poisson, {"rate": jnp.array([2.0, 0.5])}),
+            "Geometric": (rx.Geometric, {"logits": jnp.array([0.3, -1.0])}),
+            "Binomial": (
+                lambda logits: rx.Binomial(logits, total_count=5),
+                {"logits": jnp.array([0.3, -1.0])},
+            ),
+        }.items()
+    },
 }

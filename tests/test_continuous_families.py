@@ -21,40 +21,74 @@ def _p(logits):
 
 # name: (constructor, parameters (two batch elements), scipy frozen distribution per element)
 FAMILIES = {
-    "Laplace": (rx.Laplace, dict(loc=[0.3, -1.0], scale=[1.5, 0.4]),
-                lambda loc, scale: st.laplace(loc, scale)),
-    "Logistic": (rx.Logistic, dict(loc=[0.3, -1.0], scale=[1.5, 0.4]),
-                 lambda loc, scale: st.logistic(loc, scale)),
-    "Gumbel": (rx.Gumbel, dict(loc=[0.3, -1.0], scale=[1.5, 0.4]),
-               lambda loc, scale: st.gumbel_r(loc, scale)),
-    "LogNormal": (rx.LogNormal, dict(loc=[0.3, -1.0], scale=[0.5, 0.2]),
-                  lambda loc, scale: st.lognorm(scale, scale=np.exp(loc))),
+    "Laplace": (
+        rx.Laplace,
+        dict(loc=[0.3, -1.0], scale=[1.5, 0.4]),
+        lambda loc, scale: st.laplace(loc, scale),
+    ),
+    "Logistic": (
+        rx.Logistic,
+        dict(loc=[0.3, -1.0], scale=[1.5, 0.4]),
+        lambda loc, scale: st.logistic(loc, scale),
+    ),
+    "Gumbel": (
+        rx.Gumbel,
+        dict(loc=[0.3, -1.0], scale=[1.5, 0.4]),
+        lambda loc, scale: st.gumbel_r(loc, scale),
+    ),
+    "LogNormal": (
+        rx.LogNormal,
+        dict(loc=[0.3, -1.0], scale=[0.5, 0.2]),
+        lambda loc, scale: st.lognorm(scale, scale=np.exp(loc)),
+    ),
     "Exponential": (rx.Exponential, dict(rate=[2.0, 0.7]), lambda rate: st.expon(scale=1 / rate)),
     # concentration ≥ 1.3 keeps the score's distribution light-tailed enough for a z-test
-    "Weibull": (rx.Weibull, dict(concentration=[1.7, 1.3], scale=[2.0, 0.5]),
-                lambda concentration, scale: st.weibull_min(concentration, scale=scale)),
-    "Uniform": (rx.Uniform, dict(low=[-1.0, 0.5], high=[2.0, 0.9]),
-                lambda low, high: st.uniform(low, high - low)),
-    "Kumaraswamy": (rx.Kumaraswamy, dict(concentration1=[2.0, 0.7], concentration0=[3.0, 1.5]),
-                    None),
-    "Gamma": (rx.Gamma, dict(concentration=[2.5, 0.4], rate=[1.5, 2.0]),
-              lambda concentration, rate: st.gamma(concentration, scale=1 / rate)),
-    "Beta": (rx.Beta, dict(concentration1=[2.5, 0.6], concentration0=[1.5, 3.0]),
-             lambda concentration1, concentration0: st.beta(concentration1, concentration0)),
+    "Weibull": (
+        rx.Weibull,
+        dict(concentration=[1.7, 1.3], scale=[2.0, 0.5]),
+        lambda concentration, scale: st.weibull_min(concentration, scale=scale),
+    ),
+    "Uniform": (
+        rx.Uniform,
+        dict(low=[-1.0, 0.5], high=[2.0, 0.9]),
+        lambda low, high: st.uniform(low, high - low),
+    ),
+    "Kumaraswamy": (
+        rx.Kumaraswamy,
+        dict(concentration1=[2.0, 0.7], concentration0=[3.0, 1.5]),
+        None,
+    ),
+    "Gamma": (
+        rx.Gamma,
+        dict(concentration=[2.5, 0.4], rate=[1.5, 2.0]),
+        lambda concentration, rate: st.gamma(concentration, scale=1 / rate),
+    ),
+    "Beta": (
+        rx.Beta,
+        dict(concentration1=[2.5, 0.6], concentration0=[1.5, 3.0]),
+        lambda concentration1, concentration0: st.beta(concentration1, concentration0),
+    ),
     # df > 8: the estimator of ∂/∂df of E[z²] then has finite fourth moments, so the
     # z-test's standard error is reliable (df from 0.5 up is checked for finiteness below)
-    "StudentT": (rx.StudentT, dict(df=[12.0, 20.0], loc=[0.3, -1.0], scale=[1.5, 0.4]),
-                 lambda df, loc, scale: st.t(df, loc, scale)),
+    "StudentT": (
+        rx.StudentT,
+        dict(df=[12.0, 20.0], loc=[0.3, -1.0], scale=[1.5, 0.4]),
+        lambda df, loc, scale: st.t(df, loc, scale),
+    ),
     "TruncatedNormal": (
         # (a one-sided tail window; the far tail, 8 scales out, is tested on its own below)
-        rx.TruncatedNormal, dict(loc=[0.3, 0.0], scale=[1.5, 1.0], low=[-1.0, 1.5],
-                                 high=[2.0, 4.0]),
-        lambda loc, scale, low, high: st.truncnorm((low - loc) / scale, (high - loc) / scale,
-                                                    loc, scale),
+        rx.TruncatedNormal,
+        dict(loc=[0.3, 0.0], scale=[1.5, 1.0], low=[-1.0, 1.5], high=[2.0, 4.0]),
+        lambda loc, scale, low, high: st.truncnorm(
+            (low - loc) / scale, (high - loc) / scale, loc, scale
+        ),
     ),
     "Poisson": (rx.Poisson, dict(rate=[3.0, 0.5]), lambda rate: st.poisson(rate)),
-    "Geometric": (rx.Geometric, dict(logits=[0.4, -1.0]),
-                  lambda logits: st.geom(_p(logits), loc=-1)),
+    "Geometric": (
+        rx.Geometric,
+        dict(logits=[0.4, -1.0]),
+        lambda logits: st.geom(_p(logits), loc=-1),
+    ),
 }
 
 
@@ -122,8 +156,13 @@ def test_every_supported_method_is_unbiased(name):
     for method in rx.supported_methods(dist):
         num_samples = rx.methods()[method].min_samples
         keys = jax.random.split(jax.random.fold_in(KEY, hash(method) % 1000), 6000)
-        est = jax.jit(jax.vmap(lambda k, m=method, n=num_samples: rx.gradient_estimate(
-            f, dist, k, method=m, num_samples=n)))(keys)
+        est = jax.jit(
+            jax.vmap(
+                lambda k, m=method, n=num_samples: rx.gradient_estimate(
+                    f, dist, k, method=m, num_samples=n
+                )
+            )
+        )(keys)
         for field, expected in exact_grad.items():
             try:
                 assert_unbiased(getattr(est.grad, field), expected)
@@ -141,9 +180,17 @@ def test_cauchy_and_dirichlet_unbiased():
     for method in rx.supported_methods(rx.Cauchy(loc, scale)):
         keys = jax.random.split(KEY, 6000)
         n = rx.methods()[method].min_samples
-        est = jax.jit(jax.vmap(lambda k, m=method, n=n: rx.gradient_estimate(
-            lambda z: jnp.sum(jnp.cos(t * z)), rx.Cauchy(loc, scale), k, method=m,
-            num_samples=n)))(keys)
+        est = jax.jit(
+            jax.vmap(
+                lambda k, m=method, n=n: rx.gradient_estimate(
+                    lambda z: jnp.sum(jnp.cos(t * z)),
+                    rx.Cauchy(loc, scale),
+                    k,
+                    method=m,
+                    num_samples=n,
+                )
+            )
+        )(keys)
         g_loc, g_scale = jax.grad(cauchy_exact, (0, 1))(loc, scale)
         assert_unbiased(est.grad.loc, g_loc)
         assert_unbiased(est.grad.scale, g_scale)
@@ -161,8 +208,13 @@ def test_cauchy_and_dirichlet_unbiased():
     for method in rx.supported_methods(rx.Dirichlet(alpha)):
         keys = jax.random.split(KEY, 6000)
         n = rx.methods()[method].min_samples
-        est = jax.jit(jax.vmap(lambda k, m=method, n=n: rx.gradient_estimate(
-            f, rx.Dirichlet(alpha), k, method=m, num_samples=n)))(keys)
+        est = jax.jit(
+            jax.vmap(
+                lambda k, m=method, n=n: rx.gradient_estimate(
+                    f, rx.Dirichlet(alpha), k, method=m, num_samples=n
+                )
+            )
+        )(keys)
         assert_unbiased(est.grad.concentration, jax.grad(dirichlet_exact)(alpha))
 
 
@@ -172,8 +224,13 @@ def test_binomial_unbiased():
     for method in rx.supported_methods(rx.Binomial(logits, total_count=7)):
         keys = jax.random.split(KEY, 6000)
         n = rx.methods()[method].min_samples
-        est = jax.jit(jax.vmap(lambda k, m=method, n=n: rx.gradient_estimate(
-            f, rx.Binomial(logits, total_count=7), k, method=m, num_samples=n)))(keys)
+        est = jax.jit(
+            jax.vmap(
+                lambda k, m=method, n=n: rx.gradient_estimate(
+                    f, rx.Binomial(logits, total_count=7), k, method=m, num_samples=n
+                )
+            )
+        )(keys)
         assert_unbiased(est.grad.logits, jax.grad(exact)(logits))
 
 
@@ -209,9 +266,7 @@ def test_generic_mechanism_agrees_with_gamma_primitive():
     # rx.distributions.implicit_rsample uses only sample/cdf/log_prob: −∂αF/p through
     # jax.scipy.special.gammainc; Gamma.rsample uses jax.random's own implicit gradient.
     dist = rx.Gamma(jnp.array([0.3, 2.0, 9.0]), jnp.array([1.0, 0.5, 3.0]))
-    generic = jax.jacobian(
-        lambda d: rx.distributions.implicit_rsample(d, KEY).sum()
-    )(dist)
+    generic = jax.jacobian(lambda d: rx.distributions.implicit_rsample(d, KEY).sum())(dist)
     primitive = jax.jacobian(lambda d: d.rsample(KEY).sum())(dist)
     np.testing.assert_allclose(generic.concentration, primitive.concentration, rtol=2e-3)
     np.testing.assert_allclose(generic.rate, primitive.rate, rtol=1e-5)
@@ -237,8 +292,9 @@ def test_second_derivatives_for_explicit_families():
 def test_tiny_and_huge_concentrations_give_finite_gradients(concentration):
     c = jnp.full((3,), concentration)
     for dist in (rx.Gamma(c, 1.0), rx.Beta(c, c), rx.Beta(c, 1.0), rx.Dirichlet(c)):
-        est = rx.gradient_estimate(lambda z: jnp.sum(jnp.sqrt(z + 1.0)), dist, KEY,
-                                   method="pathwise", num_samples=16)
+        est = rx.gradient_estimate(
+            lambda z: jnp.sum(jnp.sqrt(z + 1.0)), dist, KEY, method="pathwise", num_samples=16
+        )
         for leaf in jax.tree.leaves(est.grad):
             assert bool(jnp.all(jnp.isfinite(leaf))), (type(dist).__name__, est.grad)
 
@@ -246,8 +302,7 @@ def test_tiny_and_huge_concentrations_give_finite_gradients(concentration):
 @pytest.mark.parametrize("df", [0.5, 1.0, 2.0, 1e2, 1e4])
 def test_student_t_df_range(df):
     dist = rx.StudentT(jnp.asarray(df), 0.0, 1.0)
-    est = rx.gradient_estimate(lambda z: jnp.tanh(z), dist, KEY, method="pathwise",
-                               num_samples=64)
+    est = rx.gradient_estimate(lambda z: jnp.tanh(z), dist, KEY, method="pathwise", num_samples=64)
     assert all(bool(jnp.isfinite(x)) for x in jax.tree.leaves(est.grad))
 
 

@@ -75,7 +75,9 @@ def rebar(f, dist, key, *, num_samples=1, chunk_size=None, temperature=0.5, eta=
     with σ_λ(z) = σ(z/λ) (softmax(z/λ) for one-hot). Unbiased for every temperature λ and
     scale η; both may be traced arrays, trained to minimise the variance with
     ``rx.variance_gradient(..., method="rebar", cv_params=rx.rebar_init())``. ``f`` must be
-    defined and differentiable on relaxed inputs.
+    defined and differentiable on relaxed inputs (unbiasedness needs
+    ∇E[f(σ_λ(z))] = E[∇f(σ_λ(z))]; a piecewise-constant f, e.g. a table lookup at
+    argmax(z), makes the estimate biased).
 
     Args:
       f: maps ONE sample to a scalar.
@@ -137,7 +139,7 @@ def default_surrogate(f, dist):
 @register(
     "relax",
     unbiased=True,
-    differentiable_f=False,
+    differentiable_f=True,  # for the default surrogate, which calls f on relaxed inputs
     evaluations="1 + 4 evaluations of the surrogate c_φ",
     count_evaluations=lambda dist: 1,
     requires=("relaxed_transform", "conditional_perturbed"),
@@ -149,8 +151,11 @@ def relax(f, dist, key, *, num_samples=1, chunk_size=None, surrogate=None, cv_pa
     .. math:: ĝ = [f(b) − c_φ(z̃)] ∇_θ \log p(b) + ∇_θ c_φ(z) − ∇_θ c_φ(z̃)
 
     with z = θ + noise, b = H(z) and z̃ ~ p(z | b). Unbiased for every c_φ; φ is trained
-    by descending ∂ĝ²/∂φ (``rx.variance_gradient(..., method="relax")``). ``f`` itself
-    need not be differentiable when the surrogate does not call it.
+    by descending ∂ĝ²/∂φ (``rx.variance_gradient(..., method="relax")``). Unbiasedness
+    needs ∇E[c_φ(z)] = E[∇c_φ(z)], i.e. a surrogate differentiable in z: the default one
+    calls f on relaxed inputs, so then f must be differentiable there (a lookup table of
+    argmax(z) is not: its relaxed gradient is zero and the estimate is biased); a custom
+    surrogate that does not call f lifts this requirement.
 
     Args:
       f: maps ONE (hard) sample to a scalar.
