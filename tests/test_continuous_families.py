@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.integrate
 import scipy.special as sp
 import scipy.stats as st
 
@@ -123,10 +124,8 @@ def test_kumaraswamy_moments_by_quadrature():
     for i in range(2):
         a, b = (float(v[i]) for v in FAMILIES["Kumaraswamy"][1].values())
         pdf = lambda x, a=a, b=b: a * b * x ** (a - 1) * (1 - x**a) ** (b - 1)  # noqa: E731
-        import scipy.integrate
-
-        m1 = scipy.integrate.quad(lambda x: x * pdf(x), 0, 1)[0]
-        m2 = scipy.integrate.quad(lambda x: x * x * pdf(x), 0, 1)[0]
+        m1 = scipy.integrate.quad(lambda x, pdf=pdf: x * pdf(x), 0, 1)[0]
+        m2 = scipy.integrate.quad(lambda x, pdf=pdf: x * x * pdf(x), 0, 1)[0]
         np.testing.assert_allclose(dist.mean()[i], m1, rtol=1e-5)
         np.testing.assert_allclose(dist.variance()[i], m2 - m1**2, rtol=1e-4)
 
