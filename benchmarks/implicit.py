@@ -57,17 +57,21 @@ def cases():
 
     def ours(make):
         def run(params, key):
-            est = rx.gradient_estimate(f, make(params), key, method="pathwise",
-                                       num_samples=NUM_SAMPLES)
+            est = rx.gradient_estimate(
+                f, make(params), key, method="pathwise", num_samples=NUM_SAMPLES
+            )
             return est.value, est.grad
 
         return run
 
-    yield ("Gamma", {"concentration": conc, "rate": rate},
-           ours(lambda p: rx.Gamma(p["concentration"], p["rate"])), gamma_hand)
+    yield (
+        "Gamma",
+        {"concentration": conc, "rate": rate},
+        ours(lambda p: rx.Gamma(p["concentration"], p["rate"])),
+        gamma_hand,
+    )
     yield ("Beta", {"a": conc, "b": rate}, ours(lambda p: rx.Beta(p["a"], p["b"])), beta_hand)
-    yield ("Dirichlet", {"alpha": conc}, ours(lambda p: rx.Dirichlet(p["alpha"])),
-           dirichlet_hand)
+    yield ("Dirichlet", {"alpha": conc}, ours(lambda p: rx.Dirichlet(p["alpha"])), dirichlet_hand)
 
 
 def main():
@@ -75,8 +79,10 @@ def main():
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args()
     key = jax.random.key(0)
-    print(f"{jax.devices()[0].platform} | num_samples={NUM_SAMPLES}, {DIM} variables, median "
-          f"of {args.repeats} runs")
+    print(
+        f"{jax.devices()[0].platform} | num_samples={NUM_SAMPLES}, {DIM} variables, median "
+        f"of {args.repeats} runs"
+    )
     print("| family | reparax (ms) | jax.random sampler (ms) | ratio |")
     print("|---|---|---|---|")
     for name, params, mine, hand in cases():

@@ -116,6 +116,10 @@ EXAMPLES = {
                     "scale": jnp.array([1.0, 0.5]),
                 },
             ),
+            "VonMises": (
+                rx.VonMises,
+                {"loc": jnp.array([0.5, -2.0]), "concentration": jnp.array([0.7, 30.0])},
+            ),
             "Poisson": (rx.Poisson, {"rate": jnp.array([2.0, 0.5])}),
             "Geometric": (rx.Geometric, {"logits": jnp.array([0.3, -1.0])}),
             "Binomial": (

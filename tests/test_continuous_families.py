@@ -9,6 +9,8 @@ import pytest
 import scipy.integrate
 import scipy.special as sp
 import scipy.stats as st
+from jax.scipy.special import i0e as sp_i0e
+from jax.scipy.special import i1e as sp_i1e
 
 import reparax as rx
 from tests.stats import assert_unbiased
@@ -261,6 +263,53 @@ def test_gamma_implicit_derivative_matches_inverse_cdf(alpha):
 # unbiasedness above instead.
 
 
+@pytest.mark.parametrize("kappa", [0.3, 4.0, 45.0, 200.0])
+def test_von_mises_implicit_derivative_matches_inverse_cdf(kappa):
+    # VonMises(0, κ) is implicit in κ: dε/dκ against central differences of scipy's ppf at
+    # fixed u (scipy's support for loc = 0 is [−π, π], like ours).
+    for i in range(5):
+        key = jax.random.fold_in(KEY, i)
+        eps, deps = _sample_derivative(lambda k: rx.VonMises(0.0, k), jnp.asarray(kappa), key)
+        u = st.vonmises.cdf(float(eps), kappa)
+        h = 1e-4 * kappa
+        fd = (st.vonmises.ppf(u, kappa + h) - st.vonmises.ppf(u, kappa - h)) / (2 * h)
+        np.testing.assert_allclose(deps, fd, rtol=5e-3, atol=2e-5)
+
+
+def test_von_mises_unbiased_and_edges():
+    # E[cos z] = A(κ) cos μ and E[sin z] = A(κ) sin μ with A = I₁/I₀.
+    loc, kappa = jnp.array([0.4, -2.5]), jnp.array([0.8, 6.0])
+    a, b = jnp.array([1.0, -0.5]), jnp.array([0.7, 2.0])
+
+    def exact(loc, kappa):
+        ratio = sp_i1e(kappa) / sp_i0e(kappa)
+        return jnp.sum(ratio * (a * jnp.cos(loc) + b * jnp.sin(loc)))
+
+    f = lambda z: jnp.sum(a * jnp.cos(z) + b * jnp.sin(z))  # noqa: E731
+    g_loc, g_kappa = jax.grad(exact, (0, 1))(loc, kappa)
+    for method in rx.supported_methods(rx.VonMises(loc, kappa)):
+        n = rx.methods()[method].min_samples
+        keys = jax.random.split(KEY, 6000)
+        est = jax.jit(
+            jax.vmap(
+                lambda k, m=method, n=n: rx.gradient_estimate(
+                    f, rx.VonMises(loc, kappa), k, method=m, num_samples=n
+                )
+            )
+        )(keys)
+        assert_unbiased(est.grad.loc, g_loc)
+        assert_unbiased(est.grad.concentration, g_kappa)
+    for kappa in (1e-4, 1e-2, 1.0, 1e2, 1e4):
+        est = rx.gradient_estimate(
+            f,
+            rx.VonMises(jnp.array([0.1, 3.0]), jnp.full(2, kappa)),
+            KEY,
+            method="pathwise",
+            num_samples=64,
+        )
+        assert all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(est.grad))
+
+
 def test_generic_mechanism_agrees_with_gamma_primitive():
     # rx.distributions.implicit_rsample uses only sample/cdf/log_prob: −∂αF/p through
     # jax.scipy.special.gammainc; Gamma.rsample uses jax.random's own implicit gradient.
@@ -329,6 +378,7 @@ def test_truncated_normal_far_in_the_tail():
         (lambda: rx.Weibull(1.0, -1.0), "scale"),
         (lambda: rx.Laplace(0.0, -1.0), "scale"),
         (lambda: rx.Poisson(-1.0), "rate"),
+        (lambda: rx.VonMises(0.0, -1.0), "concentration"),
     ],
 )
 def test_invalid_parameters_raise(make, match):

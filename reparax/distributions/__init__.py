@@ -11,6 +11,7 @@ from reparax.distributions.location_scale import Cauchy, Gumbel, Laplace, Logist
 from reparax.distributions.mvn import MultivariateNormalTriL
 from reparax.distributions.normal import Normal
 from reparax.distributions.positive import Exponential, Weibull
+from reparax.distributions.von_mises import VonMises
 
 __all__ = [
     "Bernoulli",
@@ -35,6 +36,7 @@ __all__ = [
     "StudentT",
     "TruncatedNormal",
     "Uniform",
+    "VonMises",
     "Weibull",
     "WeakDerivative",
     "distribution",
