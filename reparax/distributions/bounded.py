@@ -8,9 +8,11 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import betaln, log_ndtr, ndtr, ndtri
+from jax.scipy.special import betaln, digamma, log_ndtr, ndtr, ndtri
 
 from reparax.distributions._base import Distribution, distribution, param
+
+_EULER = 0.5772156649015329
 
 
 def _open_uniform(key, shape, dtype):
@@ -107,6 +109,13 @@ class Kumaraswamy(Distribution):
     def variance(self):
         return self.moment(2) - self.moment(1) ** 2
 
+    def entropy(self):
+        """(1 − 1/b) + (1 − 1/a) H_b − log(ab), H_b = ψ(b + 1) + γ the harmonic number."""
+        a, b = self.concentration1, self.concentration0
+        harmonic = digamma(b + 1.0) + _EULER
+        h = (1.0 - 1.0 / b) + (1.0 - 1.0 / a) * harmonic - jnp.log(a * b)
+        return jnp.broadcast_to(h, self.batch_shape)
+
 
 @distribution
 class TruncatedNormal(Distribution):
@@ -186,9 +195,22 @@ class TruncatedNormal(Distribution):
         loc, scale, _, _, phi_a, phi_b = self._ratios()
         return loc + scale * (phi_a - phi_b)
 
-    def variance(self):
+    def _tail_terms(self):
         _, scale, alpha, beta, phi_a, phi_b = self._ratios()
-        # α φ(α) and β φ(β) vanish at infinite bounds.
+        # α φ(α)/Z and β φ(β)/Z vanish at infinite bounds.
         a_term = jnp.where(jnp.isfinite(alpha), alpha * phi_a, 0.0)
         b_term = jnp.where(jnp.isfinite(beta), beta * phi_b, 0.0)
+        return scale, alpha, beta, phi_a, phi_b, a_term, b_term
+
+    def variance(self):
+        """Closed form; far in a tail (α ≳ 6) float32 cancellation costs ~1e-3 relative."""
+        scale, _, _, phi_a, phi_b, a_term, b_term = self._tail_terms()
         return scale**2 * (1.0 + a_term - b_term - (phi_a - phi_b) ** 2)
+
+    def entropy(self):
+        """log(√(2πe) σ Z) + (α φ(α) − β φ(β))/(2Z)."""
+        scale, alpha, beta, _, _, a_term, b_term = self._tail_terms()
+        log_z = self._log_normalizer(alpha, beta)
+        return (
+            0.5 * math.log(2 * math.pi * math.e) + jnp.log(scale) + log_z + 0.5 * (a_term - b_term)
+        )

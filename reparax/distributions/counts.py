@@ -158,6 +158,11 @@ class Geometric(_Count):
         logits = jnp.broadcast_to(self.logits, self.batch_shape)
         return jnp.exp(-logits) / jax.nn.sigmoid(logits)  # (1 − p)/p²
 
+    def entropy(self):
+        """(−(1 − p) log(1 − p) − p log p)/p, in the logits."""
+        logits = jnp.broadcast_to(self.logits, self.batch_shape)
+        return -jnp.exp(-logits) * jax.nn.log_sigmoid(-logits) - jax.nn.log_sigmoid(logits)
+
     def weak_derivative(self, key, sample, coupled=True):
         shape = self.batch_shape
         logits = jnp.ravel(jnp.broadcast_to(self.logits, shape))
