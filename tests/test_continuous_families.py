@@ -345,6 +345,24 @@ def test_second_derivatives_for_explicit_families():
     assert_unbiased(hessians, exact)
 
 
+@pytest.mark.parametrize("family", ["Gamma", "VonMises"])
+def test_second_derivatives_for_implicit_families(family):
+    # Gamma(α, 1): E[z²] = α(α + 1), so d²/dα² = 2. VonMises(0, κ): E[cos z] = I₁/I₀(κ).
+    if family == "Gamma":
+        make, f, value = (lambda a: rx.Gamma(a, 1.0)), (lambda z: z**2), 1.5
+        exact = 2.0
+    else:
+        make, f, value = (lambda k: rx.VonMises(0.0, k)), jnp.cos, 2.0
+        exact = jax.hessian(lambda k: sp_i1e(k) / sp_i0e(k))(value)
+
+    def objective(param, key):
+        return rx.expectation(f, make(param), key, method="pathwise")
+
+    keys = jax.random.split(KEY, 20000)
+    hessians = jax.jit(jax.vmap(jax.hessian(objective), in_axes=(None, 0)))(value, keys)
+    assert_unbiased(hessians, exact)
+
+
 # -- edge numerics and invalid parameters ---------------------------------------------------
 
 
