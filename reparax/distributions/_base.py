@@ -228,6 +228,13 @@ def has_capability(dist: Any, name: str) -> bool:
     return callable(getattr(dist, name, None))
 
 
+def rows_replacing(sample: jax.Array, batch_shape: tuple[int, ...]):
+    """``rows(values)``: for each batch element j, ``sample`` with element j set to
+    ``values[j]``, stacked to ``(D, *batch_shape)`` (the p± rows of a weak derivative)."""
+    base = jnp.ravel(sample)
+    return lambda values: replace_each(base, values).reshape((-1,) + tuple(batch_shape))
+
+
 def replace_each(base: jax.Array, values: jax.Array) -> jax.Array:
     """Rows ``j`` = ``base`` (flat, length D) with element ``j`` replaced by ``values[j]``.
 

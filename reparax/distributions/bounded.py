@@ -13,6 +13,10 @@ from jax.scipy.special import betaln, digamma, log_ndtr, ndtr, ndtri
 from reparax.distributions._base import Distribution, distribution, param
 
 _EULER = 0.5772156649015329
+_MOVING_SUPPORT_HINTS = {
+    "fixed_support": "Its support depends on `low`/`high`, which density-only estimators "
+    "cannot differentiate: use method='pathwise'."
+}
 
 
 def _open_uniform(key, shape, dtype):
@@ -28,10 +32,7 @@ class Uniform(Distribution):
 
     reparameterized = True
     fixed_support = False  # low/high move the support: score-function methods would be biased
-    capability_hints = {
-        "fixed_support": "Its support depends on `low`/`high`, which density-only estimators "
-        "cannot differentiate: use method='pathwise'."
-    }
+    capability_hints = _MOVING_SUPPORT_HINTS
 
     def _check_values(self, params):
         if {"low", "high"} <= set(params) and bool(np.any(params["low"] >= params["high"])):
@@ -133,10 +134,7 @@ class TruncatedNormal(Distribution):
 
     reparameterized = True
     fixed_support = False  # low/high move the support: score-function methods would be biased
-    capability_hints = {
-        "fixed_support": "Its support depends on `low`/`high`, which density-only estimators "
-        "cannot differentiate: use method='pathwise'."
-    }
+    capability_hints = _MOVING_SUPPORT_HINTS
 
     def _check_values(self, params):
         if "scale" in params and bool(np.any(params["scale"] <= 0)):

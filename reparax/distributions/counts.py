@@ -13,14 +13,9 @@ from reparax.distributions._base import (
     WeakDerivative,
     distribution,
     param,
-    replace_each,
+    rows_replacing,
     static,
 )
-
-
-def _rows(sample, shape):
-    base = jnp.ravel(sample)
-    return lambda values: replace_each(base, values).reshape((-1,) + shape)
 
 
 class _Count(Distribution):
@@ -57,7 +52,7 @@ class Poisson(_Count):
         shape = self.batch_shape
         draw = jnp.ravel(self.sample(key))
         other = draw if coupled else jnp.ravel(self.sample(jax.random.fold_in(key, 1)))
-        rows = _rows(sample, shape)
+        rows = rows_replacing(sample, shape)
         return {
             "rate": WeakDerivative(
                 jnp.ones_like(draw),
@@ -118,7 +113,7 @@ class Binomial(_Count):
             else jnp.ravel(self._draw(jax.random.fold_in(key, 1), self.total_count - 1, shape))
         )
         slope = jnp.exp(jax.nn.log_sigmoid(logits) + jax.nn.log_sigmoid(-logits))
-        rows = _rows(sample, shape)
+        rows = rows_replacing(sample, shape)
         return {
             "logits": WeakDerivative(
                 self.total_count * slope,
@@ -170,7 +165,7 @@ class Geometric(_Count):
         g1 = self._failures(k1, logits.shape)
         g2 = self._failures(k2, logits.shape)
         first = g1 if coupled else self._failures(k3, logits.shape)
-        rows = _rows(sample, shape)
+        rows = rows_replacing(sample, shape)
         return {
             "logits": WeakDerivative(
                 jax.nn.sigmoid(-logits),

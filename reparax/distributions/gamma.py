@@ -12,7 +12,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import betainc, betaln, digamma, gammainc, gammaln
 
-from reparax.distributions._base import Distribution, WeakDerivative, distribution, param
+from reparax.distributions._base import (
+    Distribution,
+    WeakDerivative,
+    distribution,
+    param,
+    rows_replacing,
+)
 
 # Below e^{-30} a standard Gamma draw satisfies P(α, z) = z^α/Γ(α+1)·(1 + O(z)), whence
 # d log z/dα = −(log z − ψ(α + 1))/α to relative accuracy 1e-13.
@@ -96,8 +102,6 @@ class Gamma(Distribution):
 
     def weak_derivative(self, key, sample, coupled=True):
         """rate: c = α/β, p⁺ = Gamma(α, β), p⁻ = Gamma(α + 1, β) (coupled: p⁻ = p⁺ + E/β)."""
-        from reparax.distributions._base import replace_each
-
         shape, dtype = self.batch_shape, self.dtype
         a = jnp.ravel(jnp.broadcast_to(self.concentration, shape))
         b = jnp.ravel(jnp.broadcast_to(self.rate, shape))
@@ -107,8 +111,7 @@ class Gamma(Distribution):
             minus = plus + jax.random.exponential(k_extra, a.shape, dtype) / b
         else:
             minus = jnp.exp(log_standard_gamma(a + 1.0, k_minus)) / b
-        base = jnp.ravel(sample)
-        rows = lambda v: replace_each(base, v).reshape((-1,) + shape)  # noqa: E731
+        rows = rows_replacing(sample, shape)
         return {
             "rate": WeakDerivative(
                 a / b, rows(plus), rows(minus), lambda g: g.reshape(shape), shape

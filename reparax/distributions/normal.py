@@ -13,7 +13,7 @@ from reparax.distributions._base import (
     WeakDerivative,
     distribution,
     param,
-    replace_each,
+    rows_replacing,
 )
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -100,10 +100,7 @@ class Normal(Distribution):
             normal = maxwell * jax.random.uniform(k_u, flat_shape, dtype)
         else:
             normal = jax.random.normal(k_u, flat_shape, dtype)
-        base = jnp.ravel(sample)
-
-        def rows(values):
-            return replace_each(base, values).reshape((-1,) + shape)
+        rows = rows_replacing(sample, shape)
 
         def pullback(g):
             return g.reshape(shape)

@@ -12,15 +12,10 @@ from reparax.distributions._base import (
     WeakDerivative,
     distribution,
     param,
-    replace_each,
+    rows_replacing,
 )
 
 _EULER = 0.5772156649015329
-
-
-def _rows(sample, shape):
-    base = jnp.ravel(sample)
-    return lambda values: replace_each(base, values).reshape((-1,) + shape)
 
 
 @distribution
@@ -70,7 +65,7 @@ class Exponential(Distribution):
         e1 = jax.random.exponential(k1, rate.shape, self.dtype)
         e2 = jax.random.exponential(k2, rate.shape, self.dtype)
         first = e1 if coupled else jax.random.exponential(k3, rate.shape, self.dtype)
-        rows = _rows(sample, shape)
+        rows = rows_replacing(sample, shape)
         return {
             "rate": WeakDerivative(
                 1.0 / rate,
@@ -139,7 +134,7 @@ class Weibull(Distribution):
         e1 = jax.random.exponential(k1, k.shape, self.dtype)
         e2 = jax.random.exponential(k2, k.shape, self.dtype)
         first = e1 if coupled else jax.random.exponential(k3, k.shape, self.dtype)
-        rows = _rows(sample, shape)
+        rows = rows_replacing(sample, shape)
         return {
             "scale": WeakDerivative(
                 k / scale,

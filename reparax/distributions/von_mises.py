@@ -27,13 +27,17 @@ def standard_cdf(x, concentration):
     """CDF of VonMises(0, κ) on [−π, π), differentiable in x and κ."""
     kappa = concentration
     safe_series = jnp.minimum(kappa, _SERIES_MAX_CONCENTRATION)
-    ratio = jnp.zeros_like(x)
-    series = jnp.zeros_like(x)
+
     # Backward recurrence R_n = I_n/I_{n−1} = 1/(2n/κ + R_{n+1}); V_n = R_n (sin(nx)/n + V_{n+1})
-    # so that V_1 = Σ_n (I_n/I_0) sin(nx)/n.
-    for n in range(_SERIES_TERMS, 0, -1):
+    # so that V_1 = Σ_n (I_n/I_0) sin(nx)/n. A rolled loop keeps compilation cheap.
+    def step(i, carry):
+        ratio, series = carry
+        n = (_SERIES_TERMS - i).astype(x.dtype)
         ratio = 1.0 / (2.0 * n / safe_series + ratio)
-        series = ratio * (jnp.sin(n * x) / n + series)
+        return ratio, ratio * (jnp.sin(n * x) / n + series)
+
+    zeros = jnp.zeros_like(x)
+    _, series = jax.lax.fori_loop(0, _SERIES_TERMS, step, (zeros, zeros))
     by_series = 0.5 + x / (2.0 * math.pi) + series / math.pi
     safe_normal = jnp.maximum(kappa, _SERIES_MAX_CONCENTRATION)
     b = math.sqrt(2.0 / math.pi) / i0e(safe_normal)
