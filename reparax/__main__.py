@@ -20,8 +20,15 @@ from reparax import diagnostics
 from reparax.problems import GAUSSIAN_PROBLEMS
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad option is one line on stderr (no usage block, no traceback)."""
+
+    def error(self, message):
+        _fail(f"{message} (see --help)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m reparax",
         description=__doc__.split("\n\n")[0].removeprefix("``python -m reparax``: "),
     )
@@ -112,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail("--trials must be >= 2")
     if "rloo" in args.methods and args.num_samples < 2:
         _fail("rloo needs --num-samples >= 2")
+    _methods(args.methods, rx.Normal(0.0, 1.0), args.num_samples)  # fail before any output
     print(
         f"∇ E_N(μ={args.loc:g}, σ={args.scale:g})[f], k={args.k:g}, "
         f"{args.num_samples} samples per estimate, {args.trials} trials, seed {args.seed}"

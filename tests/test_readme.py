@@ -23,3 +23,35 @@ def test_ci_runs_the_readme_test_command():
     commands = re.findall(r"```bash\n(.*?)\n```", readme, re.S)
     test_command = next(c for c in commands if "pytest" in c)
     assert test_command.replace("-q ", "") in (ROOT / ".ci/run").read_text().replace("-q ", "")
+
+
+def test_cli_bad_options_are_one_line(capsys):
+    import pytest
+
+    from reparax.__main__ import main
+
+    for argv in (["--k", "abc"], ["--problem", "nope"], ["--scale", "-1"], ["--methods", "arm"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("python -m reparax: error:") and "\n" not in err
+
+
+def test_cli_runs(capsys):
+    from reparax.__main__ import main
+
+    main(
+        [
+            "--problem",
+            "square",
+            "--trials",
+            "50",
+            "--num-samples",
+            "4",
+            "--methods",
+            "pathwise,score_function",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert "pathwise" in out and "score_function" in out and "±" in out
