@@ -9,6 +9,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from reparax import _registry
 from reparax.distributions._base import Distribution
 
 
@@ -70,8 +71,6 @@ def validate(
     method: str, f: Callable, dist: Any, key: Any, num_samples: Any, chunk_size: Any = None
 ) -> None:
     """Every check an estimator needs before tracing anything; raises on the first failure."""
-    from reparax import _registry  # the registry imports the estimators' capabilities
-
     info = _registry.lookup(method)
     check_distribution(dist)
     dist.check_parameters()

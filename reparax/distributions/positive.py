@@ -18,6 +18,17 @@ from reparax.distributions._base import (
 _EULER = 0.5772156649015329
 
 
+def _exponential_and_gamma2(key, size, dtype, coupled):
+    """E ~ Exp(1) and G ~ Gamma(2, 1), coupled as G = E + E' (else independent), shape (size,).
+
+    The weak derivatives of both families below are differences between these two laws."""
+    k1, k2, k3 = jax.random.split(key, 3)
+    e1 = jax.random.exponential(k1, (size,), dtype)
+    e2 = jax.random.exponential(k2, (size,), dtype)
+    first = e1 if coupled else jax.random.exponential(k3, (size,), dtype)
+    return e1, first + e2
+
+
 @distribution
 class Exponential(Distribution):
     """Exponential(rate λ): z = E/λ, E ~ Exp(1).
@@ -61,16 +72,13 @@ class Exponential(Distribution):
     def weak_derivative(self, key, sample, coupled=True):
         shape = self.batch_shape
         rate = jnp.ravel(jnp.broadcast_to(self.rate, shape))
-        k1, k2, k3 = jax.random.split(key, 3)
-        e1 = jax.random.exponential(k1, rate.shape, self.dtype)
-        e2 = jax.random.exponential(k2, rate.shape, self.dtype)
-        first = e1 if coupled else jax.random.exponential(k3, rate.shape, self.dtype)
+        exponential, gamma2 = _exponential_and_gamma2(key, rate.shape[0], self.dtype, coupled)
         rows = rows_replacing(sample, shape)
         return {
             "rate": WeakDerivative(
                 1.0 / rate,
-                rows(e1 / rate),
-                rows((first + e2) / rate),
+                rows(exponential / rate),
+                rows(gamma2 / rate),
                 lambda g: g.reshape(shape),
                 shape,
             )
@@ -130,16 +138,13 @@ class Weibull(Distribution):
         shape = self.batch_shape
         k = jnp.ravel(jnp.broadcast_to(self.concentration, shape))
         scale = jnp.ravel(jnp.broadcast_to(self.scale, shape))
-        k1, k2, k3 = jax.random.split(key, 3)
-        e1 = jax.random.exponential(k1, k.shape, self.dtype)
-        e2 = jax.random.exponential(k2, k.shape, self.dtype)
-        first = e1 if coupled else jax.random.exponential(k3, k.shape, self.dtype)
+        exponential, gamma2 = _exponential_and_gamma2(key, k.shape[0], self.dtype, coupled)
         rows = rows_replacing(sample, shape)
         return {
             "scale": WeakDerivative(
                 k / scale,
-                rows(scale * jnp.exp(jnp.log(first + e2) / k)),
-                rows(scale * jnp.exp(jnp.log(e1) / k)),
+                rows(scale * jnp.exp(jnp.log(gamma2) / k)),
+                rows(scale * jnp.exp(jnp.log(exponential) / k)),
                 lambda g: g.reshape(shape),
                 shape,
             )
