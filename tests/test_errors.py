@@ -103,3 +103,8 @@ def test_bad_baseline():
 def test_unknown_option_is_a_type_error():
     with pytest.raises(TypeError, match="temprature"):
         rx.gradient_estimate(F, DIST, KEY, method="pathwise", temprature=0.5)
+
+
+def test_implicit_rsample_needs_a_cdf():
+    with pytest.raises(TypeError, match="needs cdf on Bernoulli"):
+        rx.distributions.implicit_rsample(rx.Bernoulli(jnp.zeros(2)), KEY)

@@ -56,5 +56,18 @@ def _implicit_jvp(sample_shape, primals, tangents):
 
 
 def implicit_rsample(dist, key, sample_shape=()):
-    """A sample of ``dist`` whose derivative in its parameters is −∂θF(z; θ)/p(z; θ)."""
+    """A sample of ``dist`` whose derivative in its parameters is −∂θF(z; θ)/p(z; θ).
+
+    ``dist`` needs a non-differentiable ``sample``, a differentiable elementwise ``cdf`` and
+    ``log_prob``.
+    """
+    missing = [
+        name for name in ("sample", "cdf", "log_prob") if not callable(getattr(dist, name, None))
+    ]
+    if missing:
+        raise TypeError(
+            f"implicit reparameterization needs {', '.join(missing)} on "
+            f"{type(dist).__name__}: define `cdf` (and `sample`, `log_prob`) to get pathwise "
+            "gradients."
+        )
     return _implicit(dist, key, tuple(sample_shape))
