@@ -23,12 +23,8 @@ def _open_uniform(key, shape, dtype):
     return jax.random.uniform(key, shape, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
 
 
-@distribution
-class Uniform(Distribution):
-    """Uniform(low, high): z = low + (high − low) u, u ~ U(0, 1)."""
-
-    low: jax.Array = param()
-    high: jax.Array = param()
+class _Window(Distribution):
+    """Families supported on [low, high]: the support moves with the parameters."""
 
     reparameterized = True
     fixed_support = False  # low/high move the support: score-function methods would be biased
@@ -36,7 +32,15 @@ class Uniform(Distribution):
 
     def _check_values(self, params):
         if {"low", "high"} <= set(params) and bool(np.any(params["low"] >= params["high"])):
-            raise ValueError("Uniform: `low` must be < `high`.")
+            raise ValueError(f"{type(self).__name__}: `low` must be < `high`.")
+
+
+@distribution
+class Uniform(_Window):
+    """Uniform(low, high): z = low + (high − low) u, u ~ U(0, 1)."""
+
+    low: jax.Array = param()
+    high: jax.Array = param()
 
     def noise(self, key, sample_shape=()):
         return _open_uniform(key, tuple(sample_shape) + self.batch_shape, self.dtype)
@@ -119,7 +123,7 @@ class Kumaraswamy(Distribution):
 
 
 @distribution
-class TruncatedNormal(Distribution):
+class TruncatedNormal(_Window):
     """Normal(loc, scale) restricted to [low, high], by the inverse CDF in log space.
 
     With α = (low − loc)/scale and β = (high − loc)/scale, the upper tail (α > 0) is
@@ -132,15 +136,10 @@ class TruncatedNormal(Distribution):
     low: jax.Array = param()
     high: jax.Array = param()
 
-    reparameterized = True
-    fixed_support = False  # low/high move the support: score-function methods would be biased
-    capability_hints = _MOVING_SUPPORT_HINTS
-
     def _check_values(self, params):
         if "scale" in params and bool(np.any(params["scale"] <= 0)):
             raise ValueError("TruncatedNormal: `scale` must be > 0.")
-        if {"low", "high"} <= set(params) and bool(np.any(params["low"] >= params["high"])):
-            raise ValueError("TruncatedNormal: `low` must be < `high`.")
+        super()._check_values(params)
 
     def _standardized(self, shape):
         loc, scale, low, high = (
