@@ -176,10 +176,15 @@ class Distribution:
 
     # -- required ------------------------------------------------------------------------
     def sample(self, key: jax.Array, sample_shape: tuple[int, ...] = ()) -> jax.Array:
-        """Draws samples of shape ``sample_shape + batch_shape + event_shape``, no gradient."""
-        if not hasattr(self, "noise"):
-            raise NotImplementedError(f"{type(self).__name__} must implement `sample`.")
-        return jax.lax.stop_gradient(self.transform(self.noise(key, sample_shape)))
+        """Draws samples of shape ``sample_shape + batch_shape + event_shape``, no gradient.
+
+        Derived from ``noise``/``transform``, or from an overridden ``rsample`` (the
+        implicitly reparameterized families); a family with neither implements it."""
+        if has_capability(self, "transform"):
+            return jax.lax.stop_gradient(self.transform(self.noise(key, sample_shape)))
+        if type(self).rsample is not Distribution.rsample:
+            return jax.lax.stop_gradient(self.rsample(key, sample_shape))
+        raise NotImplementedError(f"{type(self).__name__} must implement `sample`.")
 
     def log_prob(self, value: jax.Array) -> jax.Array:
         """Log-density (or log-mass) of each batch element: ``sample_shape + batch_shape``."""

@@ -78,9 +78,6 @@ class Gamma(Distribution):
         concentration = jnp.broadcast_to(self.concentration, shape)
         return jnp.exp(log_standard_gamma(concentration, key)) / jnp.broadcast_to(self.rate, shape)
 
-    def sample(self, key, sample_shape=()):
-        return jax.lax.stop_gradient(self.rsample(key, sample_shape))
-
     def log_prob(self, value):
         a, b = self.params_like(value)
         return a * jnp.log(b) + (a - 1.0) * jnp.log(value) - b * value - gammaln(a)
@@ -145,9 +142,6 @@ class Beta(Distribution):
         log_b = log_standard_gamma(jnp.broadcast_to(self.concentration0, shape), key_b)
         return jnp.exp(log_a - jnp.logaddexp(log_a, log_b))
 
-    def sample(self, key, sample_shape=()):
-        return jax.lax.stop_gradient(self.rsample(key, sample_shape))
-
     def log_prob(self, value):
         a, b = self.params_like(value)
         return (a - 1.0) * jnp.log(value) + (b - 1.0) * jnp.log1p(-value) - betaln(a, b)
@@ -204,9 +198,6 @@ class Dirichlet(Distribution):
         log_g = log_standard_gamma(jnp.broadcast_to(self.concentration, shape), key)
         return jax.nn.softmax(log_g, axis=-1)
 
-    def sample(self, key, sample_shape=()):
-        return jax.lax.stop_gradient(self.rsample(key, sample_shape))
-
     def log_prob(self, value):
         alpha = jnp.broadcast_to(self.concentration, jnp.shape(value))
         log_norm = jnp.sum(gammaln(alpha), -1) - gammaln(jnp.sum(alpha, -1))
@@ -261,9 +252,6 @@ class StudentT(Distribution):
         normal = jax.random.normal(key_normal, shape, self.dtype)
         t = normal * jnp.exp(0.5 * (jnp.log(df) - jnp.log(2.0) - log_g))
         return jnp.broadcast_to(self.loc, shape) + jnp.broadcast_to(self.scale, shape) * t
-
-    def sample(self, key, sample_shape=()):
-        return jax.lax.stop_gradient(self.rsample(key, sample_shape))
 
     def log_prob(self, value):
         df, loc, scale = self.params_like(value)

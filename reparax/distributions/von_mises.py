@@ -134,9 +134,6 @@ class VonMises(Distribution):
         noise = standard_von_mises(jnp.broadcast_to(self.concentration, shape), key)
         return _wrap(jnp.broadcast_to(self.loc, shape) + noise)
 
-    def sample(self, key, sample_shape=()):
-        return jax.lax.stop_gradient(self.rsample(key, sample_shape))
-
     def log_prob(self, value):
         loc, concentration = self.params_like(value)
         return _standard_log_prob(value - loc, concentration)
