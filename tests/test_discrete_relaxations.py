@@ -206,12 +206,6 @@ def test_categorical_refuses_relaxations_naming_one_hot(method):
         rx.gradient_estimate(lambda z: jnp.sum(z * 1.0), rx.Categorical(LOGITS), KEY, method=method)
 
 
-@pytest.mark.parametrize("method", ["arm", "disarm"])
-def test_arm_refuses_categoricals(method):
-    with pytest.raises(ValueError, match="Methods that support OneHotCategorical:.*indecater"):
-        rx.gradient_estimate(smooth, rx.OneHotCategorical(LOGITS), KEY, method=method)
-
-
 @pytest.mark.parametrize("temperature", [0.0, -1.0, jnp.array([0.5, -0.1])])
 def test_bad_temperature(temperature):
     with pytest.raises(ValueError, match="temperature"):

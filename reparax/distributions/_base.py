@@ -11,7 +11,9 @@ supports follows from which of them it defines (see ``reparax.methods()``):
 =====================  ===============================================================
 capability             used by
 =====================  ===============================================================
-``noise``/``transform``  pathwise (when ``reparameterized``), relaxations, ARM/DisARM
+``noise``/``transform``  pathwise (when ``reparameterized``), relaxations
+``dirichlet_noise``      ARM / ARS (the noise as a Dirichlet(1) augmentation)
+``uniform_noise``        DisARM (uniforms of the stick-breaking coupling)
 ``weak_derivative``      measure-valued derivatives
 ``enumerate_support``    exact enumeration, IndeCateR
 ``relaxed_transform``    Gumbel-softmax and friends

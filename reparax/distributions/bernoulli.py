@@ -57,10 +57,21 @@ class Bernoulli(FiniteDistribution):
         """Binary Concrete: σ((θ + ℓ)/τ) (Maddison et al. 2017; Jang et al. 2017)."""
         return self.relax(self.perturbed(noise), temperature)
 
-    def antithetic_transform(self, noise):
-        """ARM's pair: b₁ = 1[u > σ(−θ)] = 1[θ + ℓ > 0] and b₂ = 1[u < σ(θ)] = 1[θ − ℓ > 0]."""
+    def dirichlet_noise(self, noise):
+        """log π for π = (σ(ℓ), σ(−ℓ)) ~ Dirichlet(1, 1) over the classes (0, 1): the sample is
+        argmax_k(log p_k − log π_k), and swapping π₀ ↔ π₁ is ℓ → −ℓ, ARM's antithetic pair."""
+        return jnp.stack([jax.nn.log_sigmoid(noise), jax.nn.log_sigmoid(-noise)], axis=-1)
+
+    def uniform_noise(self, noise):
+        """(log u, log(1 − u)) of the uniform behind each bit, shape ``batch + (1,)`` (the
+        K − 1 = 1 uniform of the stick-breaking coupling, which visits the less likely class
+        first). u = σ(ℓ), or σ(−ℓ) where class 1 is the less likely, so that the coupling's
+        first draw is ``transform(noise)`` in every bit and ``disarm`` is DisARM's own pair
+        b₁ = 1[θ + ℓ > 0], b₂ = 1[θ − ℓ > 0] (Dong, Mnih & Tucker 2020)."""
         logits = self._logits_like(noise)
-        return (logits + noise > 0).astype(self.dtype), (logits - noise > 0).astype(self.dtype)
+        one_first = jax.nn.log_sigmoid(logits) < jax.nn.log_sigmoid(-logits)
+        oriented = jnp.where(one_first, -noise, noise)
+        return jax.nn.log_sigmoid(oriented)[..., None], jax.nn.log_sigmoid(-oriented)[..., None]
 
     def conditional_perturbed(self, key, hard):
         """z̃ = θ + ℓ̃ with ℓ̃ ~ p(ℓ | b), differentiable in θ (REBAR's conditional noise).

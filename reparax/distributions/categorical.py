@@ -39,6 +39,17 @@ class _CategoricalBase(FiniteDistribution):
     def perturbed(self, noise):
         return jnp.broadcast_to(self.logits, noise.shape) + noise
 
+    def dirichlet_noise(self, noise):
+        """log π with π_k = E_k / Σ_j E_j, E_k = exp(−G_k) ~ Exp(1): π ~ Dirichlet(1_K) and
+        argmax_k(θ_k − log π_k) = argmax_k(θ_k + G_k) (the augmentation of ARS/ARSM)."""
+        return -noise - jax.nn.logsumexp(-noise, axis=-1, keepdims=True)
+
+    def uniform_noise(self, noise):
+        """(log u, log(1 − u)) for K − 1 independent uniforms per element, u = exp(−exp(−G))
+        (the Gumbel CDF of the first K − 1 noise coordinates), ``batch + (K − 1,)``."""
+        neg_log_u = jnp.exp(-noise[..., :-1])
+        return -neg_log_u, jnp.log(-jnp.expm1(-neg_log_u))
+
     def class_log_probs(self):
         return jax.nn.log_softmax(self._logits(), axis=-1)
 
