@@ -120,3 +120,13 @@ def test_arm_counts_k_evaluations():
     assert rx.methods()["arm"].count_evaluations(rx.OneHotCategorical(jnp.zeros((20, 10)))) == 10
     assert rx.methods()["arm"].count_evaluations(rx.Bernoulli(jnp.zeros(200))) == 2
     assert rx.methods()["disarm"].count_evaluations(rx.Categorical(jnp.zeros((4, 7)))) == 2
+
+
+@pytest.mark.parametrize("method", ["arm", "disarm"])
+def test_classes_of_probability_zero_are_never_drawn_and_values_stay_finite(method):
+    probs = jnp.array([[0.0, 0.3, 0.7], [0.5, 0.5, 0.0]])
+    dist = rx.OneHotCategorical.from_probs(probs)  # log 0 = −inf logits
+    f = lambda z: jnp.sum(z * jnp.arange(3.0)[None])  # noqa: E731
+    est = rx.gradient_estimate(f, dist, jax.random.key(8), method=method, num_samples=64)
+    assert bool(jnp.isfinite(est.value)) and bool(jnp.all(jnp.isfinite(est.grad.logits)))
+    assert float(est.grad.logits[0, 0]) == 0.0 and float(est.grad.logits[1, 2]) == 0.0

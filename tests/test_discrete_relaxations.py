@@ -147,19 +147,23 @@ def test_conditional_noise_has_the_right_distribution():
         assert scipy.stats.kstest(np.asarray(z[:, k]), gumbel.cdf).pvalue > 1e-3
 
 
-# Pairs of same-shaped extreme distributions, checked with one vmapped compilation each.
+# Same-shaped extreme distributions (probabilities exactly 0 included), checked with one
+# vmapped compilation each.
 EDGE_CASES = {
     "OneHotCategorical": (
         rx.OneHotCategorical(jnp.array([[50.0, -50.0, 0.0], [-50.0, 0.0, 50.0]])),  # logits ±50
         rx.OneHotCategorical.from_probs(jnp.array([[1e-30, 0.5, 0.5], [0.3, 0.7, 1e-30]])),
+        rx.OneHotCategorical.from_probs(jnp.array([[0.0, 0.5, 0.5], [0.3, 0.7, 0.0]])),  # −inf
     ),
     "Bernoulli": (
         rx.Bernoulli(jnp.array([50.0, -50.0, 0.0])),
         rx.Bernoulli.from_probs(jnp.array([1e-30, 1.0 - 1e-7, 0.5])),
+        rx.Bernoulli.from_probs(jnp.array([0.0, 1.0, 0.5])),  # logits −inf and +inf
     ),
     "Categorical": (
         rx.Categorical(jnp.array([50.0, -50.0, 0.0])),
         rx.Categorical.from_probs(jnp.array([1e-30, 0.3, 0.7])),
+        rx.Categorical.from_probs(jnp.array([0.0, 0.3, 0.7])),
     ),
 }
 
@@ -167,7 +171,7 @@ EDGE_CASES = {
 @pytest.mark.parametrize("case", EDGE_CASES)
 def test_extreme_probabilities_give_finite_gradients(case):
     pair = EDGE_CASES[case]
-    stacked = jax.tree.map(lambda a, b: jnp.stack([a, b]), *pair)
+    stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *pair)
     if case == "Categorical":
         f = lambda z: jnp.sum(jnp.sin(z.astype(jnp.float32) + 1.0))  # noqa: E731
     else:

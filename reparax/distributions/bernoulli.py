@@ -96,7 +96,10 @@ class Bernoulli(FiniteDistribution):
 
     def log_prob(self, value):
         logits = self._logits_like(value)
-        return -value * jax.nn.softplus(-logits) - (1.0 - value) * jax.nn.softplus(logits)
+        # Written so that logits of ±inf (probabilities exactly 0 or 1) never form 0 · inf.
+        one = jnp.where(value == 0.0, 0.0, value * jax.nn.softplus(-logits))
+        zero = jnp.where(value == 1.0, 0.0, (1.0 - value) * jax.nn.softplus(logits))
+        return -one - zero
 
     # -- finite support ------------------------------------------------------------------
     def enumerate_support(self):

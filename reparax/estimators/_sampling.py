@@ -42,7 +42,11 @@ def linear_probe(param: jax.Array, grad: jax.Array) -> jax.Array:
     """Zero-valued scalar whose derivative in ``param`` is ``grad`` (a fixed estimate)."""
     param = jnp.broadcast_to(param, grad.shape)
     grad = jax.lax.stop_gradient(grad)
-    return jnp.sum(param * grad) - jax.lax.stop_gradient(jnp.sum(param * grad))
+    # param − sg(param) is 0 with derivative 1. A −inf logit (probability exactly 0) would make
+    # it NaN; such a class has derivative 0, so it is left out.
+    delta = param - jax.lax.stop_gradient(param)
+    delta = jnp.where(jnp.isfinite(jax.lax.stop_gradient(param)), delta, 0.0)
+    return jnp.sum(delta * grad)
 
 
 def stop_parameters(dist: Any) -> Any:

@@ -98,6 +98,10 @@ def arm(f, dist, key, *, num_samples=1, chunk_size=None):
         weight = 1.0 - num_classes * jnp.exp(jnp.take(log_pi, reference, axis=-1))  # batch
         centered = jnp.reshape(f_swaps - jnp.mean(f_swaps), (1,) * weight.ndim + (num_classes,))
         grad = centered * weight[..., None]  # batch + (K,)
+        # Classes of probability exactly 0 (log p = −inf) have ∂E/∂θ = 0: leaving them out
+        # of the surrogate keeps its value finite and removes only a zero-mean term.
+        possible = jnp.isfinite(jax.lax.stop_gradient(log_probs))
+        log_probs = jnp.where(possible, log_probs, 0.0)
         surrogate = jnp.sum(jax.lax.stop_gradient(grad) * log_probs)
         return attach_gradient(jnp.mean(f_swaps), surrogate)
 

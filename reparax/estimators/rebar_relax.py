@@ -130,7 +130,9 @@ def default_surrogate(f, dist):
 
     def surrogate(params, z):
         rebar_part = params["eta"] * f(dist.relax(z, jnp.exp(params["log_temperature"])))
-        hidden = jnp.tanh(jnp.ravel(z) @ params["w1"] + params["b1"])
+        # A class of probability 0 sits at z = −inf for every draw: feed the network 0 there.
+        features = jnp.where(jnp.isfinite(jax.lax.stop_gradient(z)), z, 0.0)
+        hidden = jnp.tanh(jnp.ravel(features) @ params["w1"] + params["b1"])
         return rebar_part + hidden @ params["w2"] + params["b2"]
 
     return surrogate

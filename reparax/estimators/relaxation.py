@@ -158,8 +158,10 @@ def st_gumbel_softmax(f, dist, key, *, num_samples=1, chunk_size=None, temperatu
 
 def conditional_noise(dist, key, hard):
     """Noise G̃ ~ p(G | transform(G) = hard), held fixed (no gradient through the sampler)."""
-    perturbed = dist.conditional_perturbed(key, hard)
-    return jax.lax.stop_gradient(perturbed - dist.perturbed(jnp.zeros_like(perturbed)))
+    perturbed = jax.lax.stop_gradient(dist.conditional_perturbed(key, hard))
+    noise = perturbed - jax.lax.stop_gradient(dist.perturbed(jnp.zeros_like(perturbed)))
+    # A class of probability 0 has θ = −inf and stays at −inf whatever its noise: use 0.
+    return jnp.where(jnp.isfinite(perturbed), noise, 0.0)
 
 
 @_relaxation(
@@ -259,13 +261,16 @@ def reinmax(f, dist, key, *, num_samples=1, chunk_size=None, temperature=1.0):
     def one(sample_key):
         hard = dist.sample(sample_key)
         if binary:
-            logits = jnp.broadcast_to(dist.logits, hard.shape)
-            logits = jnp.stack([jnp.zeros_like(logits), logits], axis=-1)
+            # The two class log-probabilities, not (0, θ): finite softmax inputs at θ = ±inf.
+            logits = dist.class_log_probs()
             hard = jnp.stack([1.0 - hard, hard], axis=-1)
         else:
             logits = jnp.broadcast_to(dist.logits, hard.shape)
         pi = jax.lax.stop_gradient(jax.nn.softmax(logits, axis=-1))
         p_bar = jax.lax.stop_gradient(0.5 * (jax.nn.softmax(logits / temperature, axis=-1) + hard))
+        # −inf logits (probability 0) have zero rows in both Jacobians below; 0 keeps the
+        # linear term finite without changing its derivative.
+        logits = jnp.where(jnp.isfinite(jax.lax.stop_gradient(logits)), logits, 0.0)
         # Linear in θ with the symmetric matrix 2J(p̄) − ½J(π): its VJP applies that matrix.
         linear = 2.0 * _softmax_jacobian_times(p_bar, logits) - 0.5 * _softmax_jacobian_times(
             pi, logits
