@@ -42,11 +42,17 @@ def linear_probe(param: jax.Array, grad: jax.Array) -> jax.Array:
     """Zero-valued scalar whose derivative in ``param`` is ``grad`` (a fixed estimate)."""
     param = jnp.broadcast_to(param, grad.shape)
     grad = jax.lax.stop_gradient(grad)
-    # param − sg(param) is 0 with derivative 1. A −inf logit (probability exactly 0) would make
-    # it NaN; such a class has derivative 0, so it is left out.
-    delta = param - jax.lax.stop_gradient(param)
-    delta = jnp.where(jnp.isfinite(jax.lax.stop_gradient(param)), delta, 0.0)
-    return jnp.sum(delta * grad)
+    # param − sg(param) is 0 with derivative 1 (NaN at a −inf logit, hence finite_or_zero).
+    return jnp.sum(finite_or_zero(param - jax.lax.stop_gradient(param)) * grad)
+
+
+def finite_or_zero(x: jax.Array) -> jax.Array:
+    """``x`` where its value is finite, else 0 (with no derivative there).
+
+    A class of probability exactly 0 has logit −inf, and its derivative is 0: terms that would
+    form 0 · inf or inf − inf from it are dropped instead of turning the estimate into NaN.
+    """
+    return jnp.where(jnp.isfinite(jax.lax.stop_gradient(x)), x, 0.0)
 
 
 def stop_parameters(dist: Any) -> Any:

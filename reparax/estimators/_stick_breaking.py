@@ -32,7 +32,8 @@ def _first_true(bits: jax.Array) -> jax.Array:
     return jnp.argmax(stop, axis=-1)
 
 
-def _take(values: jax.Array, index: jax.Array) -> jax.Array:
+def take_class(values: jax.Array, index: jax.Array) -> jax.Array:
+    """``values[..., index]`` per element: ``batch + (K,)`` and ``batch`` -> ``batch``."""
     return jnp.take_along_axis(values, index[..., None], axis=-1)[..., 0]
 
 
@@ -68,5 +69,5 @@ def stick_breaking_pair(
     before = jnp.concatenate([start, before], axis=-1)  # Σ_{i<k}, k = 0, …, K − 2
     log_weights = log_tail[..., 1:] + before
     low = jnp.minimum(jnp.minimum(first, second), num_classes - 2)
-    log_weight = jnp.where(first == second, -jnp.inf, _take(log_weights, low))
-    return _take(order, first), _take(order, second), log_weight
+    log_weight = jnp.where(first == second, -jnp.inf, take_class(log_weights, low))
+    return take_class(order, first), take_class(order, second), log_weight

@@ -15,12 +15,8 @@ import jax.numpy as jnp
 
 from reparax._checks import validate
 from reparax._registry import register
-from reparax.estimators._sampling import attach_gradient, map_samples
-from reparax.estimators._stick_breaking import stick_breaking_pair
-
-
-def _take(values: jax.Array, index: jax.Array) -> jax.Array:
-    return jnp.take_along_axis(values, index[..., None], axis=-1)[..., 0]
+from reparax.estimators._sampling import attach_gradient, linear_probe, map_samples
+from reparax.estimators._stick_breaking import stick_breaking_pair, take_class
 
 
 def _swap_permutations(num_classes: int, reference: jax.Array) -> jax.Array:
@@ -97,13 +93,8 @@ def arm(f, dist, key, *, num_samples=1, chunk_size=None):
         f_swaps = jax.vmap(f)(support[index])  # (K,)
         weight = 1.0 - num_classes * jnp.exp(jnp.take(log_pi, reference, axis=-1))  # batch
         centered = jnp.reshape(f_swaps - jnp.mean(f_swaps), (1,) * weight.ndim + (num_classes,))
-        grad = centered * weight[..., None]  # batch + (K,)
-        # Classes of probability exactly 0 (log p = −inf) have ∂E/∂θ = 0: leaving them out
-        # of the surrogate keeps its value finite and removes only a zero-mean term.
-        possible = jnp.isfinite(jax.lax.stop_gradient(log_probs))
-        log_probs = jnp.where(possible, log_probs, 0.0)
-        surrogate = jnp.sum(jax.lax.stop_gradient(grad) * log_probs)
-        return attach_gradient(jnp.mean(f_swaps), surrogate)
+        grad = centered * weight[..., None]  # ∂/∂ log p, batch + (K,)
+        return jnp.mean(f_swaps) + linear_probe(log_probs, grad)
 
     return jnp.mean(map_samples(one, key, num_samples, chunk_size))
 
@@ -171,7 +162,7 @@ def disarm(f, dist, key, *, num_samples=1, chunk_size=None):
         index, antithetic, log_weight = stick_breaking_pair(log_probs, *dist.uniform_noise(noise))
         f1, f2 = f(support[index]), f(support[antithetic])
         coefficient = jax.lax.stop_gradient(0.5 * (f1 - f2) * jnp.exp(log_weight))
-        log_ratio = _take(log_probs, index) - _take(log_probs, antithetic)
+        log_ratio = take_class(log_probs, index) - take_class(log_probs, antithetic)
         return attach_gradient(0.5 * (f1 + f2), jnp.sum(coefficient * log_ratio))
 
     return jnp.mean(map_samples(one, key, num_samples, chunk_size))

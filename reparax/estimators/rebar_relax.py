@@ -20,7 +20,7 @@ import jax.numpy as jnp
 
 from reparax._checks import validate
 from reparax._registry import register
-from reparax.estimators._sampling import map_samples, stop_parameters
+from reparax.estimators._sampling import finite_or_zero, map_samples, stop_parameters
 from reparax.estimators.relaxation import check_temperature
 
 _REBAR_REF = (
@@ -131,8 +131,7 @@ def default_surrogate(f, dist):
     def surrogate(params, z):
         rebar_part = params["eta"] * f(dist.relax(z, jnp.exp(params["log_temperature"])))
         # A class of probability 0 sits at z = −inf for every draw: feed the network 0 there.
-        features = jnp.where(jnp.isfinite(jax.lax.stop_gradient(z)), z, 0.0)
-        hidden = jnp.tanh(jnp.ravel(features) @ params["w1"] + params["b1"])
+        hidden = jnp.tanh(jnp.ravel(finite_or_zero(z)) @ params["w1"] + params["b1"])
         return rebar_part + hidden @ params["w2"] + params["b2"]
 
     return surrogate

@@ -9,7 +9,7 @@ import numpy as np
 from reparax._checks import check_count, validate
 from reparax._registry import register
 from reparax.distributions.bernoulli import Bernoulli
-from reparax.estimators._sampling import map_samples
+from reparax.estimators._sampling import finite_or_zero, map_samples
 
 _BIASED = "Biased: the gradient is that of a relaxed (or straight-through) objective, not of E[f]."
 
@@ -160,8 +160,8 @@ def conditional_noise(dist, key, hard):
     """Noise G̃ ~ p(G | transform(G) = hard), held fixed (no gradient through the sampler)."""
     perturbed = jax.lax.stop_gradient(dist.conditional_perturbed(key, hard))
     noise = perturbed - jax.lax.stop_gradient(dist.perturbed(jnp.zeros_like(perturbed)))
-    # A class of probability 0 has θ = −inf and stays at −inf whatever its noise: use 0.
-    return jnp.where(jnp.isfinite(perturbed), noise, 0.0)
+    # A class of probability 0 has θ = −inf and stays there whatever its noise (−inf − −inf).
+    return finite_or_zero(noise)
 
 
 @_relaxation(
@@ -268,9 +268,8 @@ def reinmax(f, dist, key, *, num_samples=1, chunk_size=None, temperature=1.0):
             logits = jnp.broadcast_to(dist.logits, hard.shape)
         pi = jax.lax.stop_gradient(jax.nn.softmax(logits, axis=-1))
         p_bar = jax.lax.stop_gradient(0.5 * (jax.nn.softmax(logits / temperature, axis=-1) + hard))
-        # −inf logits (probability 0) have zero rows in both Jacobians below; 0 keeps the
-        # linear term finite without changing its derivative.
-        logits = jnp.where(jnp.isfinite(jax.lax.stop_gradient(logits)), logits, 0.0)
+        # −inf logits (probability 0) have zero rows in both Jacobians below.
+        logits = finite_or_zero(logits)
         # Linear in θ with the symmetric matrix 2J(p̄) − ½J(π): its VJP applies that matrix.
         linear = 2.0 * _softmax_jacobian_times(p_bar, logits) - 0.5 * _softmax_jacobian_times(
             pi, logits
