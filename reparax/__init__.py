@@ -1,8 +1,29 @@
-"""reparax: gradients of expectations, ∇θ E_{p_θ(z)}[f(z)], for continuous and discrete z."""
+"""reparax: gradients of expectations, ∇θ E_{p_θ(z)}[f(z)], for continuous and discrete z.
 
-from reparax import control_variates, diagnostics, problems
+How a call flows::
+
+    f, dist, key ──► rx.gradient_estimate / rx.expectation        (reparax._api)
+                       │  method name ──► registry lookup or "auto"   (reparax._registry)
+                       ▼
+                   Estimator value: validate once, then its fn      (reparax.estimator,
+                       │                                              reparax.estimators.*)
+                       ▼
+    distribution: noise ─► transform, log_prob, and the capability
+    protocols the estimator declared (rsample, weak_derivative, …)  (reparax.capabilities,
+                       │                                              reparax.distributions)
+                       ▼
+    a surrogate scalar: value = the Monte Carlo estimate of E[f],
+    derivative = the estimator (jax.grad / value_and_grad)
+
+Each estimator is one :class:`Estimator` value in its own module; one ordered tuple of them
+(``reparax._registry.BUILTIN``) is the registry that ``rx.methods()``, the README table,
+``auto``, ``rx.variance_gradient`` and the command line read.
+"""
+
+from reparax import capabilities, control_variates, diagnostics, problems
 from reparax._api import Estimate, expectation, gradient_estimate, resolve_method
-from reparax._registry import MethodInfo, methods, methods_table, supported_methods
+from reparax._order import DerivativeOrderError
+from reparax._registry import methods, methods_table, register, supported_methods, unregister
 from reparax._variance import variance_gradient
 from reparax.distributions import (
     Bernoulli,
@@ -32,25 +53,22 @@ from reparax.distributions import (
     Weibull,
     distribution,
 )
-from reparax.estimators import (
-    arm,
-    disarm,
-    exact,
-    gumbel_rao,
-    gumbel_softmax,
-    indecater,
-    measure_valued,
-    pathwise,
-    rebar,
-    rebar_init,
-    reinmax,
-    relax,
-    relax_init,
-    rloo,
-    score_function,
-    st_gumbel_softmax,
-    straight_through,
-)
+from reparax.estimator import Estimator, Trainable
+from reparax.estimators.arm import arm
+from reparax.estimators.disarm import disarm
+from reparax.estimators.exact import exact
+from reparax.estimators.gumbel_rao import gumbel_rao
+from reparax.estimators.gumbel_softmax import gumbel_softmax
+from reparax.estimators.indecater import indecater
+from reparax.estimators.measure_valued import measure_valued
+from reparax.estimators.pathwise import pathwise
+from reparax.estimators.rebar import rebar, rebar_init
+from reparax.estimators.reinmax import reinmax
+from reparax.estimators.relax import relax, relax_init
+from reparax.estimators.rloo import rloo
+from reparax.estimators.score_function import score_function
+from reparax.estimators.st_gumbel_softmax import st_gumbel_softmax
+from reparax.estimators.straight_through import straight_through
 
 reinforce = score_function
 
@@ -77,14 +95,17 @@ __all__ = [
     "Uniform",
     "VonMises",
     "Weibull",
+    "DerivativeOrderError",
     "Distribution",
     "Estimate",
-    "MethodInfo",
+    "Estimator",
+    "Trainable",
     "MultivariateNormalTriL",
     "Normal",
     "OneHotCategorical",
     "WeakDerivative",
     "arm",
+    "capabilities",
     "control_variates",
     "diagnostics",
     "disarm",
@@ -103,6 +124,7 @@ __all__ = [
     "reinforce",
     "rebar",
     "rebar_init",
+    "register",
     "reinmax",
     "relax",
     "relax_init",
@@ -112,5 +134,6 @@ __all__ = [
     "st_gumbel_softmax",
     "straight_through",
     "supported_methods",
+    "unregister",
     "variance_gradient",
 ]

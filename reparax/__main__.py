@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from typing import NoReturn
 
 import jax
 import jax.numpy as jnp
 
 import reparax as rx
-from reparax import diagnostics
+from reparax import _registry, diagnostics
 from reparax.problems import GAUSSIAN_PROBLEMS
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad option is one line on stderr (no usage block, no traceback)."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         _fail(f"{message} (see --help)")
 
 
@@ -56,25 +58,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     print(f"python -m reparax: error: {message}", file=sys.stderr)
     raise SystemExit(2)
 
 
-def _methods(arg: str, dist, num_samples: int) -> list[str]:
+def _methods(arg: str, dist: rx.Distribution, num_samples: int) -> list[str]:
+    """The methods to run: every applicable one for "auto", else the named ones (read from
+    the registry: names are case-insensitive, aliases work)."""
     supported = rx.supported_methods(dist)
     if arg == "auto":
         return [m for m in supported if rx.methods()[m].min_samples <= num_samples]
-    names = [name.strip() for name in arg.split(",") if name.strip()]
-    for name in names:
-        if name not in rx.methods() and name != "reinforce":
-            _fail(f"unknown method {name!r}; choose from {', '.join(supported)}")
-        if name not in supported and name != "reinforce":
+    names = []
+    for name in (n.strip() for n in arg.split(",") if n.strip()):
+        try:
+            method = _registry.lookup(name)
+        except ValueError as error:
+            _fail(str(error))
+        if method.name not in supported:
             _fail(f"method {name!r} does not apply to a Normal; choose from {', '.join(supported)}")
+        if method.min_samples > num_samples:
+            _fail(f"{method.name} needs --num-samples >= {method.min_samples}")
+        names.append(method.name)
     return names
 
 
-def rows(args: argparse.Namespace):
+def rows(args: argparse.Namespace) -> Iterator[tuple]:
     dist = rx.Normal(jnp.asarray(args.loc), jnp.asarray(args.scale))
     problems = list(GAUSSIAN_PROBLEMS) if args.problem == "all" else [args.problem]
     key = jax.random.key(args.seed)
@@ -117,8 +126,6 @@ def main(argv: list[str] | None = None) -> None:
         _fail("--num-samples must be >= 1")
     if args.trials < 2:
         _fail("--trials must be >= 2")
-    if "rloo" in args.methods and args.num_samples < 2:
-        _fail("rloo needs --num-samples >= 2")
     _methods(args.methods, rx.Normal(0.0, 1.0), args.num_samples)  # fail before any output
     print(
         f"∇ E_N(μ={args.loc:g}, σ={args.scale:g})[f], k={args.k:g}, "

@@ -8,11 +8,12 @@ from typing import Any, NamedTuple
 import jax
 
 from reparax import _registry
-from reparax._checks import check_count, check_distribution
-from reparax.distributions._base import has_capability
+from reparax._checks import check_count, check_distribution, derivative_is_structurally_zero
+from reparax.estimator import Estimator
 
-#: Largest joint support that ``method="auto"`` enumerates exactly.
-AUTO_EXACT_MAX_SUPPORT = 2**10
+#: The most f-evaluations per sample ``method="auto"`` accepts (exact enumeration of a joint
+#: support of at most 2¹⁰ outcomes).
+AUTO_MAX_EVALUATIONS = 2**10
 
 
 class Estimate(NamedTuple):
@@ -27,23 +28,48 @@ class Estimate(NamedTuple):
     grad: Any
 
 
-def resolve_method(method: str, dist: Any, num_samples: int) -> str:
-    """The registry name ``method`` refers to; ``"auto"`` picks an unbiased method.
+def resolve_method(
+    method: str | Estimator,
+    dist: Any,
+    num_samples: int,
+    f: Callable | None = None,
+    options: dict[str, Any] | None = None,
+) -> Estimator:
+    """The estimator ``method`` names; ``"auto"`` picks an unbiased one.
 
-    ``"auto"``: ``pathwise`` when the distribution has a differentiable transform; else
-    ``exact`` when it has a finite joint support of at most ``AUTO_EXACT_MAX_SUPPORT``
-    outcomes; else ``rloo`` when ``num_samples >= 2``; else ``score_function``.
-    Relaxations (biased) are never chosen automatically.
+    ``"auto"`` takes the first of ``rx.registry.auto_candidates()`` (pathwise, exact,
+    rloo, score_function, in that order) that supports ``dist``, accepts ``num_samples`` and
+    every given option, costs at most ``AUTO_MAX_EVALUATIONS`` f-evaluations per sample
+    (exact enumeration of at most 2¹⁰ outcomes), and, when ``f`` is given and its derivative
+    is structurally zero (comparisons, integer casts, ``stop_gradient``), does not need a
+    differentiable ``f``. Relaxations (biased) are never chosen automatically.
     """
-    if method != "auto":
-        return _registry.lookup(method).name
+    if not (isinstance(method, str) and method.lower() == "auto"):
+        return _registry.lookup(method)
     check_distribution(dist)
     check_count("num_samples", num_samples)
-    if _registry.lookup("pathwise").supports(dist):
-        return "pathwise"
-    if has_capability(dist, "support_size") and dist.support_size() <= AUTO_EXACT_MAX_SUPPORT:
-        return "exact"
-    return "rloo" if num_samples >= 2 else "score_function"
+    options = options or {}
+    flat = f is not None and derivative_is_structurally_zero(
+        f, jax.eval_shape(lambda: dist.sample(jax.random.key(0)))
+    )
+    for candidate in _registry.auto_candidates():
+        if (
+            candidate.supports(dist)
+            and candidate.min_samples <= num_samples
+            and all(candidate.accepts(option) for option in options)
+            and not (flat and candidate.differentiable_f)
+            and candidate.count_evaluations(dist) <= AUTO_MAX_EVALUATIONS
+        ):
+            return candidate
+    raise ValueError(
+        f"method='auto' found no unbiased method for {type(dist).__name__} with "
+        f"num_samples={num_samples} and options {sorted(options)}; name one of "
+        f"{', '.join(_registry.supported_methods(dist))} explicitly."
+    )
+
+
+def _chosen_by(method: Any) -> str | None:
+    return "auto" if isinstance(method, str) and method.lower() == "auto" else None
 
 
 def expectation(
@@ -51,7 +77,7 @@ def expectation(
     dist: Any,
     key: jax.Array,
     *,
-    method: str = "auto",
+    method: str | Estimator = "auto",
     num_samples: int = 1,
     **options: Any,
 ) -> jax.Array:
@@ -67,9 +93,11 @@ def expectation(
         parameters, whose gradients flow as usual.
       dist: a reparax distribution, e.g. ``rx.Normal(loc, scale)``.
       key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
-      method: a name from ``rx.methods()``, an alias, or ``"auto"``.
+      method: a name from ``rx.methods()`` (case-insensitive), an alias, an
+        ``rx.Estimator`` value, or ``"auto"``.
       num_samples: number of Monte Carlo samples (Python int).
-      **options: method options, e.g. ``chunk_size``, ``baseline``, ``temperature``.
+      **options: method options, e.g. ``chunk_size``, ``baseline``, ``temperature``,
+        ``control_variate``.
 
     Returns:
       A scalar.
@@ -82,8 +110,20 @@ def expectation(
       >>> jax.grad(loss)(jnp.ones(3), jax.random.key(0)).shape
       (3,)
     """
-    name = resolve_method(method, dist, num_samples)
-    return _registry.lookup(name).fn(f, dist, key, num_samples=num_samples, **options)
+    estimator = resolve_method(method, dist, num_samples, f, options)
+    chunk_size = options.pop("chunk_size", None)
+    estimator.validate(
+        f,
+        dist,
+        key,
+        num_samples=num_samples,
+        chunk_size=chunk_size,
+        options=options,
+        chosen_by=_chosen_by(method),
+    )
+    return estimator.surrogate(
+        f, dist, key, num_samples=num_samples, chunk_size=chunk_size, **options
+    )
 
 
 def gradient_estimate(
@@ -91,7 +131,7 @@ def gradient_estimate(
     dist: Any,
     key: jax.Array,
     *,
-    method: str = "auto",
+    method: str | Estimator = "auto",
     num_samples: int = 1,
     **options: Any,
 ) -> Estimate:
@@ -101,8 +141,8 @@ def gradient_estimate(
       f: maps ONE sample to a scalar.
       dist: a reparax distribution.
       key: a PRNG key.
-      method: a name from ``rx.methods()``, an alias, or ``"auto"`` (an unbiased method:
-        see :func:`resolve_method`).
+      method: a name from ``rx.methods()``, an alias, an ``rx.Estimator``, or ``"auto"``
+        (an unbiased method: see :func:`resolve_method`).
       num_samples: number of Monte Carlo samples.
       **options: method options (``chunk_size``, ``baseline``, ``temperature``, ...).
 
@@ -117,11 +157,23 @@ def gradient_estimate(
       >>> est.grad.loc.shape
       (3,)
     """
-    check_distribution(dist)
-    dist.check_parameters()  # while the parameters are still concrete (before value_and_grad)
+    estimator = resolve_method(method, dist, num_samples, f, options)
+    chunk_size = options.pop("chunk_size", None)
+    # Validated once, while the parameters are still concrete (before value_and_grad).
+    estimator.validate(
+        f,
+        dist,
+        key,
+        num_samples=num_samples,
+        chunk_size=chunk_size,
+        options=options,
+        chosen_by=_chosen_by(method),
+    )
 
-    def objective(d):
-        return expectation(f, d, key, method=method, num_samples=num_samples, **options)
+    def objective(d: Any) -> jax.Array:
+        return estimator.surrogate(
+            f, d, key, num_samples=num_samples, chunk_size=chunk_size, **options
+        )
 
     value, grad = jax.value_and_grad(objective)(dist)
     return Estimate(value, grad)

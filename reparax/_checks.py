@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import difflib
 import numbers
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 
-from reparax import _registry
 from reparax.distributions._base import Distribution
+
+if TYPE_CHECKING:
+    from reparax.estimator import Estimator
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` Did you mean 'x'?`` for the closest known name, or ``""``."""
+    close = difflib.get_close_matches(name.lower(), [k.lower() for k in known], n=1, cutoff=0.6)
+    if not close:
+        return ""
+    match = next(k for k in known if k.lower() == close[0])
+    return f" Did you mean {match!r}?"
+
+
+def _for(method: Estimator | None) -> str:
+    return "" if method is None else f"method={method.name!r}: "
 
 
 def check_key(key: Any) -> jax.Array:
@@ -32,23 +48,75 @@ def check_key(key: Any) -> jax.Array:
     )
 
 
-def check_count(name: str, value: Any, *, minimum: int = 1, allow_none: bool = False) -> None:
+def check_count(
+    name: str,
+    value: Any,
+    *,
+    minimum: int = 1,
+    allow_none: bool = False,
+    method: Estimator | None = None,
+) -> None:
+    """A static Python int ≥ ``minimum`` (``None`` allowed where ``allow_none``)."""
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(
-            f"`{name}` must be a Python int (a static count), got {type(value).__name__} {value!r}."
+            f"{_for(method)}`{name}` must be a Python int (a static count), got "
+            f"{type(value).__name__} {value!r}."
         )
     if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}, got {value}.")
+        raise ValueError(f"{_for(method)}`{name}` must be >= {minimum}, got {value}.")
 
 
 def check_distribution(dist: Any) -> None:
     if not isinstance(dist, Distribution):
         raise TypeError(
-            f"`dist` must be a reparax distribution (e.g. rx.Normal(loc, scale)), got "
-            f"{type(dist).__name__}."
+            "`dist` must be a reparax distribution (e.g. rx.Normal(loc, scale); write your "
+            "own with rx.distribution and rx.param), got "
+            f"{type(dist).__module__}.{type(dist).__qualname__}."
         )
+
+
+def check_supported(method: Estimator, dist: Any) -> None:
+    """Refuses a (method, distribution) pair, naming what is missing and what would work."""
+    if method.supports(dist):
+        return
+    from reparax._registry import supported_methods
+
+    missing = method.missing(dist)
+    hints: Mapping[Any, str] = getattr(dist, "capability_hints", {})
+    hint = "".join(
+        f" {text}"
+        for capability, text in hints.items()
+        if getattr(capability, "__name__", capability) in missing
+    )
+    family = type(dist).__name__
+    raise ValueError(
+        f"method={method.name!r} does not support {family} (it needs {', '.join(missing)})."
+        f"{hint} Methods that support {family}: {', '.join(supported_methods(dist))}."
+    )
+
+
+def check_options(
+    method: Estimator, options: Mapping[str, Any], *, chosen_by: str | None = None
+) -> None:
+    """Every option is one the method takes; control-variate options are well formed."""
+    from reparax.control_variates._apply import check_coefficient, check_control_variate
+
+    chosen = f" (chosen by method={chosen_by!r})" if chosen_by else ""
+    for option in options:
+        if not method.accepts(option):
+            takes = sorted(method.options) + (
+                ["control_variate", "cv_coefficient"] if method.accepts_control_variate else []
+            )
+            known = ["num_samples", "chunk_size", *takes]
+            raise TypeError(
+                f"method={method.name!r}{chosen} has no option `{option}`."
+                f"{did_you_mean(option, known)} Its options: {', '.join(known)}."
+            )
+    if options.get("control_variate") is not None:
+        check_control_variate(options["control_variate"], method.name)
+        check_coefficient(options.get("cv_coefficient", 1.0), method.name)
 
 
 def check_cost(f: Callable, example: jax.Array) -> None:
@@ -67,15 +135,37 @@ def check_cost(f: Callable, example: jax.Array) -> None:
         raise TypeError(f"`f` must return a floating-point scalar, got dtype {out.dtype}.")
 
 
-def validate(
-    method: str, f: Callable, dist: Any, key: Any, num_samples: Any, chunk_size: Any = None
-) -> None:
-    """Every check an estimator needs before tracing anything; raises on the first failure."""
-    info = _registry.lookup(method)
-    check_distribution(dist)
-    dist.check_parameters()
-    _registry.check_supported(info, dist)
-    check_key(key)
-    check_count("num_samples", num_samples, minimum=info.min_samples)
-    check_count("chunk_size", chunk_size, allow_none=True)
-    check_cost(f, jax.eval_shape(dist.sample, key))
+def _depends(jaxpr: Any, inputs: list[bool]) -> list[bool]:
+    """Which outputs of ``jaxpr`` depend on the flagged inputs (conservatively: an equation
+    with any dependent input makes all its outputs dependent, sub-jaxprs included)."""
+    dependent = {v for v, flag in zip(jaxpr.invars, inputs) if flag}
+
+    def reads(v: Any) -> bool:  # literals (constants in the jaxpr) depend on nothing
+        return type(v).__name__ != "Literal" and v in dependent
+
+    for eqn in jaxpr.eqns:
+        if any(reads(v) for v in eqn.invars):
+            dependent.update(eqn.outvars)
+    return [reads(v) for v in jaxpr.outvars]
+
+
+def derivative_is_structurally_zero(f: Callable, example: Any) -> bool:
+    """Whether ``f``'s output depends on its input while its derivative is identically
+    zero by construction (comparisons, integer casts, ``stop_gradient``: visible in the
+    jaxpr of its JVP). A pathwise gradient of such an f is silently 0."""
+    if not jnp.issubdtype(example.dtype, jnp.floating):
+        return False
+    x = jax.ShapeDtypeStruct(example.shape, example.dtype)
+
+    def tangent(primal: jax.Array, direction: jax.Array) -> tuple[jax.Array, jax.Array]:
+        return jax.jvp(f, (primal,), (direction,))
+
+    try:
+        closed = jax.make_jaxpr(tangent)(x, x)
+    except Exception:  # f that cannot be differentiated at all is caught by the estimator
+        return False
+    jaxpr = closed.jaxpr
+    on_primal = _depends(jaxpr, [True, False])
+    on_tangent = _depends(jaxpr, [False, True])
+    # outvars: (f(x), tangent); a tangent that ignores the direction is structurally zero.
+    return bool(on_primal[0]) and not on_tangent[1]

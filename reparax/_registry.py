@@ -1,163 +1,158 @@
-"""The one registry of gradient estimators, and ``methods()`` that describes it."""
+"""The registry: one ordered tuple of estimator values, and what is derived from it.
+
+``rx.methods()``, the README's table, ``method="auto"``, ``rx.variance_gradient``, the
+diagnostics and the command line all read the :class:`~reparax.estimator.Estimator` values
+here; no other list of method names exists. Adding a built-in estimator is one module in
+``reparax/estimators/`` and one line in ``BUILTIN``; a user's own estimator is added with
+:func:`register`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
-from reparax.distributions._base import has_capability
-
-
-class MethodInfo(NamedTuple):
-    """What ``rx.methods()`` says about one estimator.
-
-    Attributes:
-      name: the ``method=`` string.
-      fn: the public estimator function ``fn(f, dist, key, *, num_samples, ...)``.
-      unbiased: whether the gradient's expectation is the exact gradient.
-      differentiable_f: whether ``f`` must be differentiable in its input.
-      evaluations: f-evaluations per sample, in words (D = batch elements, K = classes,
-        P = parameter elements).
-      count_evaluations: ``count_evaluations(dist) -> int``, the same as a number.
-      requires: the distribution capabilities it needs (see ``reparax.distributions``).
-      min_samples: the smallest ``num_samples`` it accepts.
-      references: papers, with arXiv links.
-      aliases: other names the dispatcher accepts.
-    """
-
-    name: str
-    fn: Callable
-    unbiased: bool
-    differentiable_f: bool
-    evaluations: str
-    count_evaluations: Callable[[Any], int]
-    requires: tuple[str, ...]
-    min_samples: int
-    references: tuple[str, ...]
-    aliases: tuple[str, ...] = ()
-
-    def supports(self, dist: Any) -> bool:
-        """Whether ``dist`` has every capability this method needs."""
-        return not self.missing(dist)
-
-    def missing(self, dist: Any) -> list[str]:
-        """The capabilities this method needs that ``dist`` lacks."""
-        return [c for c in self.requires if not _has(dist, c)]
-
-
-def _has(dist: Any, capability: str) -> bool:
-    if capability == "reparameterized":
-        return bool(getattr(dist, "is_reparameterized", False))
-    if capability == "fixed_support":
-        return bool(getattr(dist, "fixed_support", True))
-    return has_capability(dist, capability)
-
-
-_REGISTRY: dict[str, MethodInfo] = {}
-_ALIASES: dict[str, str] = {}
-
-
-def register(
-    name: str,
-    *,
-    unbiased: bool,
-    differentiable_f: bool,
-    evaluations: str,
-    requires: tuple[str, ...],
-    count_evaluations: Callable[[Any], int] = lambda dist: 1,
-    references: tuple[str, ...],
-    min_samples: int = 1,
-    aliases: tuple[str, ...] = (),
-) -> Callable[[Callable], Callable]:
-    """Decorator: adds an estimator function to the registry under ``name`` (and aliases)."""
-
-    def decorate(fn: Callable) -> Callable:
-        info = MethodInfo(
-            name,
-            fn,
-            unbiased,
-            differentiable_f,
-            evaluations,
-            count_evaluations,
-            requires,
-            min_samples,
-            references,
-            aliases,
-        )
-        _REGISTRY[name] = info
-        for alias in aliases:
-            _ALIASES[alias] = name
-        return fn
-
-    return decorate
-
-
-#: The order ``methods()`` lists estimators in: continuous, then discrete, then relaxations.
-_ORDER = (
-    "pathwise",
-    "score_function",
-    "rloo",
-    "measure_valued",
-    "exact",
-    "indecater",
-    "arm",
-    "disarm",
-    "rebar",
-    "relax",
-    "gumbel_softmax",
-    "straight_through",
-    "st_gumbel_softmax",
-    "gumbel_rao",
-    "reinmax",
+from reparax._checks import did_you_mean
+from reparax.estimator import Estimator
+from reparax.estimators import (
+    arm,
+    disarm,
+    exact,
+    gumbel_rao,
+    gumbel_softmax,
+    indecater,
+    measure_valued,
+    pathwise,
+    rebar,
+    reinmax,
+    relax,
+    rloo,
+    score_function,
+    st_gumbel_softmax,
+    straight_through,
 )
 
+#: The built-in estimators, in the order ``methods()`` lists them: continuous, then
+#: discrete, then relaxations.
+BUILTIN: tuple[Estimator, ...] = (
+    pathwise.pathwise,
+    score_function.score_function,
+    rloo.rloo,
+    measure_valued.measure_valued,
+    exact.exact,
+    indecater.indecater,
+    arm.arm,
+    disarm.disarm,
+    rebar.rebar,
+    relax.relax,
+    gumbel_softmax.gumbel_softmax,
+    straight_through.straight_through,
+    st_gumbel_softmax.st_gumbel_softmax,
+    gumbel_rao.gumbel_rao,
+    reinmax.reinmax,
+)
 
-def methods() -> dict[str, MethodInfo]:
-    """Every registered estimator (``"auto"`` excluded), by name."""
-    rank = {name: i for i, name in enumerate(_ORDER)}
-    return dict(sorted(_REGISTRY.items(), key=lambda item: rank.get(item[0], len(rank))))
+# Estimators a user (or a test) added with `register`, after the built-in ones. This is the
+# one piece of module state in reparax: a registry is a process-wide name space by nature.
+_added: list[Estimator] = []
 
 
-def lookup(name: Any) -> MethodInfo:
-    """The registry entry for ``name`` or an alias; a clear error listing the names if none."""
+def register(estimator: Estimator) -> Estimator:
+    """Adds ``estimator`` to the registry (``rx.methods()``, ``auto``, the dispatcher).
+
+    Returns the estimator, so it can be used as ``my_method = rx.register(rx.Estimator(...))``.
+    A name (or alias) already taken raises ``ValueError``; :func:`unregister` removes it.
+    """
+    if not isinstance(estimator, Estimator):
+        raise TypeError(f"register() takes an rx.Estimator, got {type(estimator).__name__}.")
+    taken = {n.lower() for e in estimators() for n in (e.name, *e.aliases)} | {"auto"}
+    clash = [n for n in (estimator.name, *estimator.aliases) if n.lower() in taken]
+    if clash:
+        raise ValueError(f"method name(s) {clash} are already registered.")
+    _added.append(estimator)
+    return estimator
+
+
+def unregister(name: str) -> None:
+    """Removes an estimator added with :func:`register` (built-in ones cannot be removed)."""
+    for estimator in _added:
+        if estimator.name == name:
+            _added.remove(estimator)
+            return
+    raise ValueError(f"no estimator named {name!r} was added with register().")
+
+
+def estimators() -> tuple[Estimator, ...]:
+    """Every registered estimator, built-in first, in order."""
+    return BUILTIN + tuple(_added)
+
+
+def methods() -> dict[str, Estimator]:
+    """Every registered estimator (``"auto"`` excluded), by name, in order."""
+    return {e.name: e for e in estimators()}
+
+
+def _names() -> dict[str, Estimator]:
+    return {n.lower(): e for e in estimators() for n in (e.name, *e.aliases)}
+
+
+def lookup(name: Any) -> Estimator:
+    """The estimator called ``name`` (or an alias), case-insensitively; a clear error
+    with a suggestion if there is none. An :class:`Estimator` value is returned as is."""
+    if isinstance(name, Estimator):
+        return name
     if not isinstance(name, str):
-        raise TypeError(f"`method` must be a string, got {type(name).__name__}.")
-    info = _REGISTRY.get(_ALIASES.get(name, name))
-    if info is None:
-        known = sorted(list(_REGISTRY) + list(_ALIASES) + ["auto"])
-        raise ValueError(f"Unknown method {name!r}. Known methods: {', '.join(known)}.")
-    return info
+        raise TypeError(
+            f"`method` must be a method name (str) or an rx.Estimator, got {type(name).__name__}."
+        )
+    found = _names().get(name.lower())
+    if found is None:
+        known = sorted({*(n for e in estimators() for n in (e.name, *e.aliases)), "auto"})
+        raise ValueError(
+            f"Unknown method {name!r}.{did_you_mean(name, known)} Known methods: "
+            f"{', '.join(known)}."
+        )
+    return found
 
 
 def supported_methods(dist: Any) -> list[str]:
-    """Names of the methods whose required capabilities ``dist`` has."""
-    return [name for name, info in methods().items() if info.supports(dist)]
+    """Names of the methods whose required capabilities ``dist`` has.
+
+    Raises ``TypeError`` when ``dist`` is not a reparax distribution (so a foreign object
+    gets an answer, not an empty list).
+    """
+    from reparax._checks import check_distribution
+
+    check_distribution(dist)
+    return [e.name for e in estimators() if e.supports(dist)]
 
 
-def check_supported(info: MethodInfo, dist: Any) -> None:
-    if info.supports(dist):
-        return
-    missing = info.missing(dist)
-    hints = getattr(dist, "capability_hints", {})
-    hint = "".join(f" {hints[c]}" for c in missing if c in hints)
-    raise ValueError(
-        f"method={info.name!r} does not support {type(dist).__name__} (it needs "
-        f"{', '.join(missing)}).{hint} Methods that support {type(dist).__name__}: "
-        f"{', '.join(supported_methods(dist))}."
-    )
+def auto_candidates() -> list[Estimator]:
+    """The estimators ``method="auto"`` chooses from, in order of preference."""
+    ranked = [e for e in estimators() if e.auto_rank is not None]
+    return sorted(ranked, key=lambda e: e.auto_rank if e.auto_rank is not None else 0)
 
 
-def methods_table() -> str:
-    """``rx.methods()`` as a Markdown table (the README's table is this, checked by a test)."""
+def _capabilities(estimator: Estimator) -> list[str]:
+    names = [f"`{c.__name__}`" for c in estimator.requires]
+    return names + (["fixed support"] if estimator.needs_fixed_support else [])
+
+
+def methods_table(estimators_: tuple[Estimator, ...] | None = None) -> str:
+    """The estimators as a Markdown table (the README's table is ``methods_table(BUILTIN)``,
+    checked by a test)."""
     lines = [
-        "| method | unbiased | f differentiable | f-evaluations per sample | needs |",
-        "|---|---|---|---|---|",
+        "| method | unbiased | f differentiable | f-evaluations per sample | needs | "
+        "derivative orders | control variates | auto |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for name, info in methods().items():
-        alias = f" (alias `{'`, `'.join(info.aliases)}`)" if info.aliases else ""
+    for e in estimators() if estimators_ is None else estimators_:
+        alias = f" (alias `{'`, `'.join(e.aliases)}`)" if e.aliases else ""
+        order = "any" if e.max_order is None else f"≤ {e.max_order}"
+        auto = "—" if e.auto_rank is None else str(e.auto_rank)
         lines.append(
-            f"| `{name}`{alias} | {'yes' if info.unbiased else '**no**'} | "
-            f"{'yes' if info.differentiable_f else 'no'} | {info.evaluations} | "
-            f"{', '.join(f'`{c}`' for c in info.requires)} |"
+            f"| `{e.name}`{alias} | {'yes' if e.unbiased else '**no**'} | "
+            f"{'yes' if e.differentiable_f else 'no'} | {e.evaluations} | "
+            f"{', '.join(_capabilities(e))} | {order} | "
+            f"{'yes' if e.accepts_control_variate else 'no'} | {auto} |"
         )
     return "\n".join(lines)

@@ -8,18 +8,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from reparax import _registry
 from reparax._api import Estimate, gradient_estimate
-
-
-def _rebar_options(params):
-    return {"temperature": jnp.exp(params["log_temperature"]), "eta": params["eta"]}
-
-
-def _relax_options(params):
-    return {"cv_params": params}
-
-
-_DEFAULT_OPTIONS = {"rebar": _rebar_options, "relax": _relax_options}
+from reparax.estimator import Estimator
 
 
 def variance_gradient(
@@ -27,7 +18,7 @@ def variance_gradient(
     dist: Any,
     key: jax.Array,
     *,
-    method: str,
+    method: str | Estimator,
     cv_params: Any,
     num_samples: int = 1,
     to_options: Callable[[Any], dict] | None = None,
@@ -42,11 +33,12 @@ def variance_gradient(
 
     Args:
       f, dist, key, num_samples: as for ``rx.gradient_estimate``.
-      method: ``"rebar"`` (``cv_params`` from ``rx.rebar_init()``), ``"relax"``
-        (``cv_params`` from ``rx.relax_init(dist)``) or any method given ``to_options``.
-      cv_params: the control variate's parameters (a pytree).
-      to_options: maps ``cv_params`` to the method's keyword options (defaults for rebar:
-        temperature = exp(log_temperature), eta; for relax: ``cv_params=``).
+      method: an estimator with trainable control-variate parameters (``Estimator.trainable``:
+        ``"rebar"``, ``"relax"``), or any method given ``to_options``.
+      cv_params: the control variate's parameters (a pytree; ``rx.rebar_init()``,
+        ``rx.relax_init(dist, key)``, or ``rx.methods()[name].trainable.init(dist, key)``).
+      to_options: maps ``cv_params`` to the method's keyword options (default: the
+        estimator's own ``trainable.to_options``).
       **options: further method options (``surrogate=`` for relax).
 
     Returns:
@@ -54,26 +46,45 @@ def variance_gradient(
       ``cv_params``.
 
     Example:
-      >>> import jax, jax.numpy as jnp, reparax as rx
+      >>> import jax, jax.numpy as jnp, optax, reparax as rx
       >>> dist = rx.Bernoulli(jnp.zeros(2))
-      >>> est, cv_grad = rx.variance_gradient(lambda b: jnp.sum((b - 0.45) ** 2), dist,
-      ...     jax.random.key(0), method="rebar", cv_params=rx.rebar_init())
-      >>> sorted(cv_grad)
+      >>> f = lambda b: jnp.sum((b - 0.45) ** 2)
+      >>> optimizer = optax.adam(1e-2)
+      >>> cv_params = rx.rebar_init()
+      >>> @jax.jit
+      ... def cv_step(cv_params, opt_state, key):
+      ...     est, cv_grad = rx.variance_gradient(f, dist, key, method="rebar",
+      ...                                         cv_params=cv_params)
+      ...     updates, opt_state = optimizer.update(cv_grad, opt_state)
+      ...     return optax.apply_updates(cv_params, updates), opt_state, est
+      >>> cv_params, opt_state, est = cv_step(cv_params, optimizer.init(cv_params),
+      ...                                     jax.random.key(0))
+      >>> sorted(cv_params)
       ['eta', 'log_temperature']
     """
+    estimator = _registry.lookup(method)
     if to_options is None:
-        if method not in _DEFAULT_OPTIONS:
+        if estimator.trainable is None:
+            trainable = [e.name for e in _registry.estimators() if e.trainable is not None]
             raise ValueError(
-                f"variance_gradient needs `to_options` for method={method!r}; defaults exist "
-                f"for {sorted(_DEFAULT_OPTIONS)}."
+                f"variance_gradient needs `to_options` for method={estimator.name!r} (it has no "
+                f"trainable control variate of its own); estimators that have one: "
+                f"{', '.join(trainable)}."
             )
-        to_options = _DEFAULT_OPTIONS[method]
+        to_options = estimator.trainable.to_options
 
-    def squared_norm(params):
+    def squared_norm(params: Any) -> tuple[jax.Array, Estimate]:
         est = gradient_estimate(
-            f, dist, key, method=method, num_samples=num_samples, **to_options(params), **options
+            f,
+            dist,
+            key,
+            method=estimator,
+            num_samples=num_samples,
+            **to_options(params),
+            **options,
         )
-        return sum(jnp.sum(g**2) for g in jax.tree.leaves(est.grad)), est
+        total = sum((jnp.sum(g**2) for g in jax.tree.leaves(est.grad)), start=jnp.zeros(()))
+        return total, est
 
     (_, est), cv_grad = jax.value_and_grad(squared_norm, has_aux=True)(cv_params)
     return est, cv_grad

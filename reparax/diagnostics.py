@@ -6,15 +6,50 @@ All of them work on many independent estimates, drawn with :func:`estimator_samp
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from reparax import _registry
 from reparax._api import Estimate, gradient_estimate, resolve_method
+from reparax._checks import check_distribution
+from reparax.estimator import Estimator
+
+
+def _is_array(x: Any) -> bool:
+    return isinstance(x, (jax.Array, np.ndarray))
+
+
+@functools.partial(
+    jax.jit, static_argnames=("f", "method", "num_estimates", "num_samples", "static_options")
+)
+def _estimates(
+    f: Callable,
+    dist: Any,
+    key: jax.Array,
+    array_options: dict[str, Any],
+    *,
+    method: Any,
+    num_estimates: int,
+    num_samples: int,
+    static_options: tuple[tuple[str, Any], ...],
+) -> Estimate:
+    def one(k: jax.Array) -> Estimate:
+        return gradient_estimate(
+            f,
+            dist,
+            k,
+            method=method,
+            num_samples=num_samples,
+            **array_options,
+            **dict(static_options),
+        )
+
+    return jax.vmap(one)(jax.random.split(key, num_estimates))
 
 
 def estimator_samples(
@@ -22,18 +57,35 @@ def estimator_samples(
     dist: Any,
     key: jax.Array,
     *,
-    method: str,
+    method: str | Estimator,
     num_estimates: int,
     num_samples: int = 1,
     **options: Any,
 ) -> Estimate:
-    """``num_estimates`` independent estimates, stacked along a leading axis."""
-    keys = jax.random.split(key, num_estimates)
+    """``num_estimates`` independent estimates, stacked along a leading axis.
 
-    def one(k):
-        return gradient_estimate(f, dist, k, method=method, num_samples=num_samples, **options)
-
-    return jax.jit(jax.vmap(one))(keys)
+    One jit-compiled ``vmap`` over keys. The compilation is cached: a second call with the
+    same ``f`` (the same function object), method, counts and non-array options reuses it,
+    whatever the distribution's parameter values and the key. Options whose leaves are arrays
+    (a baseline array, control-variate parameters) are passed as traced arguments; the rest
+    (numbers, strings, functions) must be hashable.
+    """
+    array_options = {k: v for k, v in options.items() if jax.tree.leaves(v) and all(
+        _is_array(leaf) for leaf in jax.tree.leaves(v)
+    )}
+    static_options = tuple(sorted((k, v) for k, v in options.items() if k not in array_options))
+    check_distribution(dist)
+    dist.check_parameters()  # the concrete values, before they become traced arguments
+    return _estimates(
+        f,
+        dist,
+        key,
+        array_options,
+        method=method,
+        num_estimates=num_estimates,
+        num_samples=num_samples,
+        static_options=static_options,
+    )
 
 
 class Summary(NamedTuple):
@@ -55,12 +107,6 @@ def summarize(samples: Any) -> Summary:
     )
 
 
-def signal_to_noise(samples: Any) -> Any:
-    """|mean| / standard deviation of one estimate, leaf by leaf."""
-    summary = summarize(samples)
-    return jax.tree.map(lambda m, v: jnp.abs(m) / jnp.sqrt(v), summary.mean, summary.variance)
-
-
 def bias_z_score(samples: Any, exact: Any, *, atol: float = 1e-6) -> Any:
     """(mean − exact) / √(stderr² + atol²): |z| below ~5 is consistent with no bias.
 
@@ -73,10 +119,9 @@ def bias_z_score(samples: Any, exact: Any, *, atol: float = 1e-6) -> Any:
     )
 
 
-def f_evaluations(method: str, dist: Any, num_samples: int) -> int:
+def f_evaluations(method: str | Estimator, dist: Any, num_samples: int) -> int:
     """f-evaluations one estimate costs."""
-    name = resolve_method(method, dist, num_samples)
-    return num_samples * _registry.lookup(name).count_evaluations(dist)
+    return num_samples * resolve_method(method, dist, num_samples).count_evaluations(dist)
 
 
 def time_per_estimate(
@@ -84,7 +129,7 @@ def time_per_estimate(
     dist: Any,
     key: jax.Array,
     *,
-    method: str,
+    method: str | Estimator,
     num_samples: int = 1,
     repeats: int = 20,
     **options: Any,

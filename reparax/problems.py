@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 
 
@@ -31,7 +32,7 @@ def square(k: float) -> GaussianProblem:
 def exp_square(k: float) -> GaussianProblem:
     """g(x) = exp(−k x²)."""
 
-    def exact(mu, sigma):
+    def exact(mu: jax.Array, sigma: jax.Array) -> jax.Array:
         s = 1.0 + 2.0 * k * sigma**2
         return s**-0.5 * jnp.exp(-k * mu**2 / s)
 
@@ -41,7 +42,7 @@ def exp_square(k: float) -> GaussianProblem:
 def cosine(k: float) -> GaussianProblem:
     """g(x) = cos(k x)."""
 
-    def exact(mu, sigma):
+    def exact(mu: jax.Array, sigma: jax.Array) -> jax.Array:
         return jnp.cos(k * mu) * jnp.exp(-(k**2) * sigma**2 / 2)
 
     return GaussianProblem(lambda x: jnp.cos(k * x), exact)

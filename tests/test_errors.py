@@ -18,8 +18,8 @@ def test_unknown_method_lists_methods():
 
 
 def test_unsupported_pair_lists_supported_methods():
-    class NoTransform(rx.Normal):  # a Normal without a usable transform
-        reparameterized = False
+    class NoTransform(rx.Normal):  # a Normal without reparameterized samples
+        rsample = None
 
     dist = jax.tree_util.register_dataclass(
         NoTransform, data_fields=["loc", "scale"], meta_fields=[]
@@ -41,7 +41,7 @@ def test_num_samples_not_an_integer(num_samples):
 
 
 def test_rloo_needs_two_samples():
-    with pytest.raises(ValueError, match="num_samples` must be >= 2"):
+    with pytest.raises(ValueError, match="method='rloo': `num_samples` must be >= 2"):
         rx.gradient_estimate(F, DIST, KEY, method="rloo", num_samples=1)
 
 

@@ -17,10 +17,18 @@ import jax.numpy as jnp
 
 
 class MovingAverageState(NamedTuple):
-    """Σ_s decay^{t−s} f_s and Σ_s decay^{t−s}, so the debiased average is their ratio."""
+    """The running statistics of :func:`moving_average`.
+
+    Attributes:
+      weighted_sum: Σ_s w_s f_s with w_s the product of the decays since step s (debiased);
+        without debiasing, the exponential moving average itself.
+      total_weight: Σ_s w_s, so the debiased average is ``weighted_sum / total_weight``.
+      num_updates: the number of updates so far.
+    """
 
     weighted_sum: jax.Array
     total_weight: jax.Array
+    num_updates: jax.Array
 
 
 class MovingAverage(NamedTuple):
@@ -45,20 +53,25 @@ def _check_state(state: Any) -> None:
             )
 
 
-def moving_average(decay: float = 0.9, debias: bool = True) -> MovingAverage:
+def moving_average(decay: float = 0.9, debias: bool = True, warmup: bool = False) -> MovingAverage:
     r"""An exponential moving average of past values of f, as a score-function baseline.
 
-    .. math:: b_t = \frac{\sum_{s<t} β^{t−s} f_s}{\sum_{s<t} β^{t−s}}
+    .. math:: b_t = \frac{\sum_{s<t} w_{s,t} f_s}{\sum_{s<t} w_{s,t}},
+              \qquad w_{s,t} = \prod_{s<r≤t} β_r
 
-    which equals the zero-debiased EMA m_t / (1 − β^t) of Adam (Kingma & Ba 2015). It is well
-    defined for every decay in [0, 1]: at β = 1 it is the running mean of all past values
-    (the removed ``optax.monte_carlo`` baseline divided by zero there). Without debiasing
-    it is the raw EMA m_t = (1 − β) Σ β^{t−s} f_s started from 0. The baseline uses only past
-    values, so the score-function estimate stays unbiased.
+    which for a constant decay β_r = β equals the zero-debiased EMA m_t / (1 − β^t) of Adam
+    (Kingma & Ba 2015). It is well defined for every decay in [0, 1]: at β = 1 it is the
+    running mean of all past values (the removed ``optax.monte_carlo`` baseline divided by
+    zero there). Without debiasing it is the raw EMA m_t = β m_{t−1} + (1 − β) f_t started
+    from 0. With ``warmup=True`` the decay of update i (from 0) is min(β, (1 + i)/(10 + i))
+    (the ``num_updates`` option of TensorFlow's ExponentialMovingAverage): the average
+    follows the first values closely and settles to β as training goes on. The baseline uses
+    only past values, so the score-function estimate stays unbiased.
 
     Args:
       decay: β ∈ [0, 1].
       debias: divide by the accumulated weight (default True).
+      warmup: use the early-training decay min(β, (1 + i)/(10 + i)) (default False).
 
     Returns:
       ``MovingAverage(init, baseline, update)``, pure functions (jit/vmap friendly).
@@ -70,20 +83,20 @@ def moving_average(decay: float = 0.9, debias: bool = True) -> MovingAverage:
       >>> float(ma.baseline(state))  # (0.5·1 + 3) / (0.5 + 1)
       2.3333332538604736
     """
-    if not 0.0 <= decay <= 1.0:
-        raise ValueError(f"`decay` must be in [0, 1], got {decay}.")
+    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0.0 <= decay <= 1.0:
+        raise ValueError(f"`decay` must be a number in [0, 1], got {decay!r}.")
 
-    def init():
-        return MovingAverageState(jnp.zeros(()), jnp.zeros(()))
+    def init() -> MovingAverageState:
+        return MovingAverageState(jnp.zeros(()), jnp.zeros(()), jnp.zeros((), jnp.int32))
 
-    def baseline(state):
+    def baseline(state: MovingAverageState) -> jax.Array:
         _check_state(state)
         if not debias:
-            return (1.0 - decay) * state.weighted_sum
+            return state.weighted_sum
         safe = jnp.where(state.total_weight > 0, state.total_weight, 1.0)
         return jnp.where(state.total_weight > 0, state.weighted_sum / safe, 0.0)
 
-    def update(state, value):
+    def update(state: MovingAverageState, value: Any) -> MovingAverageState:
         _check_state(state)
         value = jnp.asarray(value)
         if value.shape != ():
@@ -91,10 +104,14 @@ def moving_average(decay: float = 0.9, debias: bool = True) -> MovingAverage:
                 f"moving-average `value` must be a scalar (e.g. Estimate.value), got shape "
                 f"{value.shape}."
             )
-        return MovingAverageState(
-            decay * state.weighted_sum + jax.lax.stop_gradient(value),
-            decay * state.total_weight + 1.0,
-        )
+        value = jax.lax.stop_gradient(value)
+        step = state.num_updates.astype(value.dtype)
+        rate = jnp.minimum(decay, (1.0 + step) / (10.0 + step)) if warmup else decay
+        if debias:
+            weighted_sum = rate * state.weighted_sum + value
+        else:
+            weighted_sum = rate * state.weighted_sum + (1.0 - rate) * value
+        return MovingAverageState(weighted_sum, rate * state.total_weight + 1.0, state.num_updates + 1)
 
     return MovingAverage(init, baseline, update)
 
@@ -128,7 +145,7 @@ def learned_baseline(apply_fn: Callable[[Any, Any], jax.Array]) -> LearnedBaseli
       https://arxiv.org/abs/1402.0030.
     """
 
-    def baseline(params, inputs):
+    def baseline(params: Any, inputs: Any) -> jax.Array:
         value = apply_fn(params, inputs)
         if jnp.shape(value) != ():
             raise ValueError(
@@ -136,11 +153,11 @@ def learned_baseline(apply_fn: Callable[[Any, Any], jax.Array]) -> LearnedBaseli
             )
         return jax.lax.stop_gradient(value)
 
-    def loss(params, inputs, values):
+    def loss(params: Any, inputs: Any, values: jax.Array) -> jax.Array:
         prediction = apply_fn(params, inputs)
         return jnp.mean((jax.lax.stop_gradient(values) - prediction) ** 2)
 
-    def loss_and_grad(params, inputs, values):
+    def loss_and_grad(params: Any, inputs: Any, values: jax.Array) -> tuple[jax.Array, Any]:
         return jax.value_and_grad(loss)(params, inputs, values)
 
     return LearnedBaseline(baseline, loss_and_grad)

@@ -219,6 +219,22 @@ class Distribution:
             if not f.metadata.get("static") and f.metadata.get("event_ndims", 0) == 0
         ]
 
+    def parameters(self) -> dict[str, jax.Array]:
+        """The parameters by name (the pytree leaves), in field order."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if not f.metadata.get("static")
+        }
+
+    def replace(self, **parameters: jax.Array) -> Any:
+        """A copy with some parameters replaced (no validation)."""
+        return dataclasses.replace(self, **parameters)
+
+    def checked(self) -> Any:
+        """The distribution with invalid traced parameters made NaN (shim)."""
+        return self
+
     def joint_log_prob(self, value: jax.Array) -> jax.Array:
         """Log-probability of one whole sample: the sum over the batch of ``log_prob``."""
         return jnp.sum(self.log_prob(value))

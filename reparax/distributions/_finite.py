@@ -21,6 +21,7 @@ class FiniteDistribution(Distribution):
     """Base class of factorized distributions with K outcomes per batch element."""
 
     capability_hints = {}
+    rsample = None  # no pathwise gradient
     reparameterized = False  # the argmax/threshold transform has zero derivative
 
     @property

@@ -101,6 +101,12 @@ class Bernoulli(FiniteDistribution):
         zero = jnp.where(value == 1.0, 0.0, (1.0 - value) * jax.nn.softplus(logits))
         return -one - zero
 
+    def to_one_hot(self, sample):
+        return jnp.stack([1.0 - sample, sample], axis=-1)
+
+    def from_one_hot(self, one_hot):
+        return one_hot[..., 1]
+
     # -- finite support ------------------------------------------------------------------
     def enumerate_support(self):
         return jnp.array([0.0, 1.0], self.dtype)

@@ -73,7 +73,7 @@ class Categorical(_CategoricalBase):
     logits: jax.Array = param(event_ndims=1)
 
     capability_hints = {
-        "relaxed_transform": "Relaxations need one-hot samples: use "
+        "Relaxable": "Relaxations need one-hot samples: use "
         "rx.OneHotCategorical(logits) instead of Categorical."
     }
 
@@ -114,6 +114,12 @@ class OneHotCategorical(_CategoricalBase):
 
     def relax(self, perturbed, temperature):
         return jax.nn.softmax(perturbed / temperature, axis=-1)
+
+    def to_one_hot(self, sample):
+        return sample
+
+    def from_one_hot(self, one_hot):
+        return one_hot
 
     def relaxed_transform(self, noise, temperature):
         """Concrete / Gumbel-softmax: softmax((θ + G)/τ) (Jang et al.; Maddison et al. 2017)."""

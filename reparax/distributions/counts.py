@@ -19,6 +19,7 @@ from reparax.distributions._base import (
 
 
 class _Count(Distribution):
+    rsample = None  # no pathwise gradient
     reparameterized = False  # integer-valued: no pathwise gradient
 
 

@@ -1,0 +1,223 @@
+"""The estimator value: everything about one gradient estimator, and its function.
+
+Each estimator is one :class:`Estimator`, defined in its own module of
+``reparax.estimators``. The value is what the rest of the library reads: the registry
+(``rx.methods()``), the README's table, ``method="auto"``, ``rx.variance_gradient``, the
+diagnostics and the command line. Calling it runs the estimator with its checks done once::
+
+    rx.pathwise(f, dist, key, num_samples=64)       # == rx.expectation(..., method="pathwise")
+    rx.pathwise.unbiased, rx.pathwise.requires      # its metadata
+
+The function it wraps, ``fn(f, dist, key, *, num_samples, chunk_size, **options)``, returns a
+*surrogate*: a scalar whose value is the Monte Carlo estimate of E[f] and whose derivatives
+are the estimator's. ``fn`` does no validation; :meth:`Estimator.__call__` validates first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from reparax import _checks
+from reparax._order import limit_order
+from reparax.capabilities import has_capability
+from reparax.control_variates._apply import apply_control_variate
+
+
+class Trainable(NamedTuple):
+    """How ``rx.variance_gradient`` trains an estimator's own control-variate parameters.
+
+    Attributes:
+      init: ``init(dist, key) -> params``, the initial parameters (a pytree).
+      to_options: ``to_options(params) -> dict`` of the estimator's keyword options.
+    """
+
+    init: Callable[[Any, jax.Array], Any]
+    to_options: Callable[[Any], dict[str, Any]]
+
+
+def _one_evaluation(dist: Any) -> int:
+    del dist
+    return 1
+
+
+#: Options every estimator takes; the rest are the estimator's own (its ``fn`` signature).
+COMMON_OPTIONS = ("num_samples", "chunk_size")
+#: Options of the control-variate mechanism, accepted where ``accepts_control_variate``.
+CONTROL_VARIATE_OPTIONS = ("control_variate", "cv_coefficient")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Estimator:
+    """One gradient estimator: its metadata and its function.
+
+    Attributes:
+      name: the ``method=`` string.
+      fn: ``fn(f, dist, key, *, num_samples, chunk_size, **options) -> surrogate``.
+      unbiased: whether the gradient's expectation is the exact gradient.
+      differentiable_f: whether ``f`` must be differentiable in its input.
+      evaluations: f-evaluations per sample, in words (D = batch elements, K = classes,
+        P = parameter elements).
+      references: papers, with arXiv links.
+      requires: the capability protocols (``reparax.capabilities``) it needs; it calls
+        nothing else on the distribution.
+      count_evaluations: ``count_evaluations(dist) -> int``, f-evaluations per sample.
+      needs_fixed_support: it differentiates the density only, so a support that moves with
+        the parameters (``Uniform``'s bounds) would make it biased: such families refuse it.
+      min_samples: the smallest ``num_samples`` it accepts.
+      aliases: other names the dispatcher accepts.
+      auto_rank: its place in ``method="auto"``'s preference (lower first); ``None`` if auto
+        never picks it. Only unbiased estimators may have one.
+      max_order: the highest derivative order it gives without bias (``None``: any order,
+        as for the DiCE-based and pathwise estimators); higher orders raise.
+      accepts_control_variate: whether ``control_variate=``/``cv_coefficient=`` apply (the
+        estimator is linear in f and unbiased for any integrand).
+      trainable: its own trainable control-variate parameters, for ``rx.variance_gradient``.
+    """
+
+    name: str
+    fn: Callable[..., jax.Array]
+    unbiased: bool
+    differentiable_f: bool
+    evaluations: str
+    references: tuple[str, ...]
+    requires: tuple[type, ...] = ()
+    count_evaluations: Callable[[Any], int] = _one_evaluation
+    needs_fixed_support: bool = False
+    min_samples: int = 1
+    aliases: tuple[str, ...] = ()
+    auto_rank: int | None = None
+    max_order: int | None = None
+    accepts_control_variate: bool = False
+    trainable: Trainable | None = None
+
+    def __post_init__(self) -> None:
+        if self.auto_rank is not None and not self.unbiased:
+            raise ValueError(f"estimator {self.name!r}: only unbiased estimators may be auto.")
+        # The value stands in for its function: same docstring and signature.
+        object.__setattr__(self, "__doc__", self.fn.__doc__)
+        object.__setattr__(self, "__signature__", inspect.signature(self.fn))
+
+    def __repr__(self) -> str:
+        return f"Estimator({self.name!r})"
+
+    # -- what it accepts ---------------------------------------------------------------------
+    @property
+    def options(self) -> Mapping[str, Any]:
+        """The estimator's own keyword options and their defaults (from ``fn``'s signature)."""
+        return {
+            name: p.default
+            for name, p in inspect.signature(self.fn).parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in COMMON_OPTIONS
+        }
+
+    def accepts(self, option: str) -> bool:
+        """Whether ``option`` is one of its keyword options."""
+        if option in COMMON_OPTIONS or option in self.options:
+            return True
+        return self.accepts_control_variate and option in CONTROL_VARIATE_OPTIONS
+
+    def missing(self, dist: Any) -> list[str]:
+        """The capabilities (by name) this estimator needs that ``dist`` lacks."""
+        missing = [c.__name__ for c in self.requires if not has_capability(dist, c)]
+        if self.needs_fixed_support and not getattr(dist, "fixed_support", True):
+            missing.append("fixed_support")
+        return missing
+
+    def supports(self, dist: Any) -> bool:
+        """Whether ``dist`` has every capability this estimator needs."""
+        return not self.missing(dist)
+
+    # -- running it --------------------------------------------------------------------------
+    def validate(
+        self,
+        f: Callable,
+        dist: Any,
+        key: Any,
+        *,
+        num_samples: Any,
+        chunk_size: Any = None,
+        options: Mapping[str, Any] | None = None,
+        chosen_by: str | None = None,
+    ) -> None:
+        """Every check before tracing, once: raises ``ValueError``/``TypeError`` on bad input."""
+        _checks.check_distribution(dist)
+        _checks.check_supported(self, dist)
+        dist.check_parameters()
+        _checks.check_key(key)
+        _checks.check_count("num_samples", num_samples, minimum=self.min_samples, method=self)
+        _checks.check_count("chunk_size", chunk_size, allow_none=True, method=self)
+        _checks.check_options(self, dict(options or {}), chosen_by=chosen_by)
+        example = jax.eval_shape(dist.sample, key)
+        _checks.check_cost(f, example)
+        if self.differentiable_f and _checks.derivative_is_structurally_zero(f, example):
+            from reparax._registry import estimators
+
+            alternatives = [
+                e.name
+                for e in estimators()
+                if e.unbiased and not e.differentiable_f and e.supports(dist)
+            ]
+            raise ValueError(
+                f"method={self.name!r} needs a differentiable f, but f's derivative is zero "
+                "by construction (a comparison, an integer cast or stop_gradient in f): its "
+                f"gradient would be a silent 0. Unbiased methods for a non-differentiable f: "
+                f"{', '.join(alternatives)} (method='auto' picks one)."
+            )
+
+    def surrogate(
+        self,
+        f: Callable,
+        dist: Any,
+        key: jax.Array,
+        *,
+        num_samples: int,
+        chunk_size: int | None = None,
+        **options: Any,
+    ) -> jax.Array:
+        """The traced part (no validation): invalid traced parameters become NaN, control
+        variates apply, and derivative orders beyond ``max_order`` raise."""
+        dist = dist.checked()
+        if math.prod(dist.batch_shape) == 0:
+            # No random element: E[f] = f(the empty sample), and no parameter affects it.
+            return jnp.mean(jax.vmap(f)(dist.sample(key, (num_samples,))))
+        control_variate = options.pop("control_variate", None)
+        coefficient = options.pop("cv_coefficient", 1.0)
+        if control_variate is None:
+            out = self.fn(f, dist, key, num_samples=num_samples, chunk_size=chunk_size, **options)
+            return limit_order(out, self.max_order, self.name)
+        out = apply_control_variate(
+            self.fn,
+            f,
+            dist,
+            key,
+            num_samples=num_samples,
+            chunk_size=chunk_size,
+            options=options,
+            control_variate=control_variate,
+            coefficient=coefficient,
+            name=self.name,
+        )
+        optimal = isinstance(coefficient, str)  # "optimal": first-order by construction
+        return limit_order(out, 1 if optimal else self.max_order, self.name)
+
+    def __call__(
+        self,
+        f: Callable,
+        dist: Any,
+        key: jax.Array,
+        *,
+        num_samples: int | None = None,
+        chunk_size: int | None = None,
+        **options: Any,
+    ) -> jax.Array:
+        """Validates, then returns the surrogate (see the estimator's docstring)."""
+        num_samples = self.min_samples if num_samples is None else num_samples
+        self.validate(f, dist, key, num_samples=num_samples, chunk_size=chunk_size, options=options)
+        return self.surrogate(f, dist, key, num_samples=num_samples, chunk_size=chunk_size, **options)
