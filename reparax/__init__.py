@@ -1,6 +1,6 @@
 """reparax: gradients of expectations, ∇θ E_{p_θ(z)}[f(z)], for continuous and discrete z."""
 
-from reparax import control_variates, diagnostics, problems
+from reparax import constraints, control_variates, diagnostics, problems
 from reparax._api import Estimate, expectation, gradient_estimate, resolve_method
 from reparax._registry import MethodInfo, methods, methods_table, supported_methods
 from reparax._variance import variance_gradient
@@ -31,6 +31,8 @@ from reparax.distributions import (
     WeakDerivative,
     Weibull,
     distribution,
+    param,
+    static,
 )
 from reparax.estimators import (
     arm,
@@ -85,6 +87,7 @@ __all__ = [
     "OneHotCategorical",
     "WeakDerivative",
     "arm",
+    "constraints",
     "control_variates",
     "diagnostics",
     "disarm",
@@ -98,6 +101,7 @@ __all__ = [
     "measure_valued",
     "methods",
     "methods_table",
+    "param",
     "pathwise",
     "problems",
     "reinforce",
@@ -110,6 +114,7 @@ __all__ = [
     "rloo",
     "score_function",
     "st_gumbel_softmax",
+    "static",
     "straight_through",
     "supported_methods",
     "variance_gradient",

@@ -9,7 +9,6 @@ import jax
 
 from reparax import _registry
 from reparax._checks import check_count, check_distribution
-from reparax.distributions._base import has_capability
 
 #: Largest joint support that ``method="auto"`` enumerates exactly.
 AUTO_EXACT_MAX_SUPPORT = 2**10
@@ -41,7 +40,10 @@ def resolve_method(method: str, dist: Any, num_samples: int) -> str:
     check_count("num_samples", num_samples)
     if _registry.lookup("pathwise").supports(dist):
         return "pathwise"
-    if has_capability(dist, "support_size") and dist.support_size() <= AUTO_EXACT_MAX_SUPPORT:
+    if (
+        callable(getattr(dist, "support_size", None))
+        and dist.support_size() <= AUTO_EXACT_MAX_SUPPORT
+    ):
         return "exact"
     return "rloo" if num_samples >= 2 else "score_function"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from reparax.distributions._base import has_capability
+from reparax import capabilities
 
 
 class MethodInfo(NamedTuple):
@@ -45,12 +45,23 @@ class MethodInfo(NamedTuple):
         return [c for c in self.requires if not _has(dist, c)]
 
 
+# Shim until the estimators declare capability protocols (main branch rewrites this file):
+# the string names the estimators use today, mapped to the protocols whose hints apply.
+_PROTOCOL_OF = {
+    "reparameterized": capabilities.Reparameterized,
+    "relaxed_transform": capabilities.Relaxable,
+    "conditional_perturbed": capabilities.ConditionalNoise,
+}
+
+
 def _has(dist: Any, capability: str) -> bool:
     if capability == "reparameterized":
-        return bool(getattr(dist, "is_reparameterized", False))
+        # A subclass may still opt out with the legacy `reparameterized = False`.
+        opted_out = getattr(dist, "reparameterized", True) is False
+        return capabilities.has_capability(dist, capabilities.Reparameterized) and not opted_out
     if capability == "fixed_support":
         return bool(getattr(dist, "fixed_support", True))
-    return has_capability(dist, capability)
+    return callable(getattr(dist, capability, None))
 
 
 _REGISTRY: dict[str, MethodInfo] = {}
@@ -139,7 +150,8 @@ def check_supported(info: MethodInfo, dist: Any) -> None:
         return
     missing = info.missing(dist)
     hints = getattr(dist, "capability_hints", {})
-    hint = "".join(f" {hints[c]}" for c in missing if c in hints)
+    found = [hints.get(c) or hints.get(_PROTOCOL_OF.get(c)) for c in missing]
+    hint = "".join(f" {h}" for h in dict.fromkeys(found) if h)
     raise ValueError(
         f"method={info.name!r} does not support {type(dist).__name__} (it needs "
         f"{', '.join(missing)}).{hint} Methods that support {type(dist).__name__}: "
