@@ -122,7 +122,7 @@ def distribution(cls: _T) -> _T:
     validated.
     """
     # A hand-written __init__ (e.g. ``logits=`` or ``probs=``) is kept, also when inherited.
-    cls = dataclasses.dataclass(frozen=True, init=not _has_handwritten_init(cls))(cls)
+    cls = dataclasses.dataclass(frozen=True, init=not _has_handwritten_init(cls))(cls)  # type: ignore[assignment]
     declared: list[Parameter] = []
     static_names: list[str] = []
     for field in dataclasses.fields(cls):
@@ -166,7 +166,7 @@ def _has_handwritten_init(cls: type) -> bool:
 
 def _assemble(cls: type, parameters: dict[str, Any], statics: dict[str, Any]) -> Any:
     """An instance with the given fields, with no conversion and no validation."""
-    obj = object.__new__(cls)
+    obj: Any = object.__new__(cls)
     for name, value in {**parameters, **statics}.items():
         object.__setattr__(obj, name, value)
     return obj

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
@@ -30,10 +32,10 @@ class OneHotCategorical(CategoricalBase):
         index = jnp.argmax(self.perturbed(noise), axis=-1)
         return jax.nn.one_hot(index, self.num_classes, dtype=self.dtype)
 
-    def relax(self, perturbed: jax.Array, temperature: object) -> jax.Array:
+    def relax(self, perturbed: jax.Array, temperature: Any) -> jax.Array:
         return jax.nn.softmax(perturbed / temperature, axis=-1)
 
-    def relaxed_transform(self, noise: jax.Array, temperature: object) -> jax.Array:
+    def relaxed_transform(self, noise: jax.Array, temperature: Any) -> jax.Array:
         """Concrete / Gumbel-softmax: softmax((θ + G)/τ) (Jang et al.; Maddison et al. 2017)."""
         return self.relax(self.perturbed(noise), temperature)
 
