@@ -455,9 +455,7 @@ def test_truncated_normal_one_sided_window_gradient_is_finite_and_exact():
     assert abs(exact - 0.794) < 1e-3
     keys = jax.random.split(KEY, 20000)
     per_sample = jax.jit(
-        jax.vmap(
-            lambda k: rx.gradient_estimate(lambda z: z, dist, k, method="pathwise").grad.scale
-        )
+        jax.vmap(lambda k: rx.gradient_estimate(lambda z: z, dist, k, method="pathwise").grad.scale)
     )(keys)
     assert_unbiased(per_sample, exact)
     assert 5 * float(per_sample.std()) / np.sqrt(per_sample.size) < 0.05 * exact  # power

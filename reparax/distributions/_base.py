@@ -42,8 +42,14 @@ Validation has three entry points, so that JAX's own reassembly of the pytree (`
 from __future__ import annotations
 
 import dataclasses
+import sys
 from types import ModuleType
 from typing import Any, ClassVar, NamedTuple, TypeVar
+
+if sys.version_info >= (3, 11):
+    from typing import dataclass_transform
+else:  # pragma: no cover
+    from typing_extensions import dataclass_transform
 
 import jax
 import jax.numpy as jnp
@@ -113,6 +119,7 @@ def static(default: Any = None) -> Any:
     return dataclasses.field(default=default, metadata={"static": True})
 
 
+@dataclass_transform(frozen_default=True, field_specifiers=(param, static))
 def distribution(cls: _T) -> _T:
     """Class decorator: a frozen dataclass registered as a pytree whose leaves are the
     :func:`param` fields and whose :func:`static` fields are part of the treedef.
