@@ -199,7 +199,10 @@ def _is_traced(value: Any) -> bool:
 
 
 def _show(value: Any) -> str:
-    return np.array2string(np.asarray(value), precision=6, threshold=8)
+    value = np.asarray(value)
+    if value.ndim == 0:
+        return repr(value.item())  # "-2.0", "nan", "inf"
+    return np.array2string(value, precision=6, threshold=8)
 
 
 def _index_text(index: tuple[int, ...]) -> str:
