@@ -20,7 +20,7 @@ Each estimator is one :class:`Estimator` value in its own module; one ordered tu
 ``auto``, ``rx.variance_gradient`` and the command line read.
 """
 
-from reparax import capabilities, control_variates, diagnostics, problems
+from reparax import capabilities, constraints, control_variates, diagnostics, problems
 from reparax._api import Estimate, expectation, gradient_estimate, resolve_method
 from reparax._order import DerivativeOrderError
 from reparax._registry import methods, methods_table, register, supported_methods, unregister
@@ -52,6 +52,8 @@ from reparax.distributions import (
     WeakDerivative,
     Weibull,
     distribution,
+    param,
+    static,
 )
 from reparax.estimator import Estimator, Trainable
 from reparax.estimators.arm import arm
@@ -106,6 +108,7 @@ __all__ = [
     "WeakDerivative",
     "arm",
     "capabilities",
+    "constraints",
     "control_variates",
     "diagnostics",
     "disarm",
@@ -119,6 +122,7 @@ __all__ = [
     "measure_valued",
     "methods",
     "methods_table",
+    "param",
     "pathwise",
     "problems",
     "reinforce",
@@ -132,6 +136,7 @@ __all__ = [
     "rloo",
     "score_function",
     "st_gumbel_softmax",
+    "static",
     "straight_through",
     "supported_methods",
     "unregister",

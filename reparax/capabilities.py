@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import jax
 
 if TYPE_CHECKING:
-    from reparax.distributions._base import WeakDerivative
+    from reparax.distributions._weak_derivative import WeakDerivative
 
 Shape = tuple[int, ...]
 

@@ -429,3 +429,48 @@ def test_invalid_parameters_raise(make, match):
     if match != "fixed_support.*pathwise":
         with pytest.raises(ValueError, match=match):
             rx.gradient_estimate(lambda z: jnp.sum(z), make(), KEY, method="auto")
+
+
+def _quantile_transform_derivative(u, loc, scale):
+    """dz/dσ of z = μ + σ Φ⁻¹(Φ(α) + u(1 − Φ(α))), α = −μ/σ, at fixed u (window [0, ∞)):
+    x − α φ(α)(1 − u)/φ(x) with x = (z − μ)/σ."""
+    alpha = -loc / scale
+    x = st.norm.ppf(st.norm.cdf(alpha) + u * st.norm.sf(alpha))
+    return x - alpha * st.norm.pdf(alpha) * (1.0 - u) / st.norm.pdf(x)
+
+
+def test_truncated_normal_one_sided_window_gradient_is_finite_and_exact():
+    # issue 10: high = inf made d/dscale NaN (d/dσ of (inf − loc)/σ times a zero).
+    dist = rx.TruncatedNormal(0.2, 1.1, 0.0, jnp.inf)
+    u = jnp.linspace(0.01, 0.99, 25)
+    jac = jax.vmap(jax.grad(lambda d, u: d.transform(u)), in_axes=(None, 0))(dist, u)
+    np.testing.assert_allclose(
+        jac.scale, _quantile_transform_derivative(np.asarray(u), 0.2, 1.1), rtol=2e-4
+    )
+    assert all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(jac))
+    # d/dσ E[z] in closed form: λ − αλ(λ − α), λ = φ(α)/(1 − Φ(α)), α = −μ/σ.
+    alpha = -0.2 / 1.1
+    mills = st.norm.pdf(alpha) / st.norm.sf(alpha)
+    exact = mills - alpha * mills * (mills - alpha)
+    assert abs(exact - 0.794) < 1e-3
+    keys = jax.random.split(KEY, 20000)
+    per_sample = jax.jit(
+        jax.vmap(lambda k: rx.gradient_estimate(lambda z: z, dist, k, method="pathwise").grad.scale)
+    )(keys)
+    assert_unbiased(per_sample, exact)
+    assert 5 * float(per_sample.std()) / np.sqrt(per_sample.size) < 0.05 * exact  # power
+
+
+def test_truncated_normal_without_bounds_has_the_normal_gradient():
+    dist = rx.TruncatedNormal(0.2, 1.1, -jnp.inf, jnp.inf)
+    u = jnp.linspace(0.01, 0.99, 25)
+    jac = jax.vmap(jax.grad(lambda d, u: d.transform(u)), in_axes=(None, 0))(dist, u)
+    # the Normal's z = μ + σ Φ⁻¹(u): dz/dμ = 1, dz/dσ = Φ⁻¹(u); the bounds have no effect.
+    np.testing.assert_allclose(jac.loc, 1.0, rtol=1e-5)
+    np.testing.assert_allclose(jac.scale, st.norm.ppf(np.asarray(u)), rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(jac.low, 0.0)
+    np.testing.assert_array_equal(jac.high, 0.0)
+    est = rx.gradient_estimate(lambda z: z**2, dist, KEY, method="pathwise", num_samples=64)
+    assert all(bool(jnp.isfinite(x)) for x in jax.tree.leaves(est.grad))
+    np.testing.assert_allclose(dist.mean(), 0.2, rtol=1e-6)
+    np.testing.assert_allclose(dist.variance(), 1.21, rtol=1e-5)

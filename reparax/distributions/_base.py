@@ -1,40 +1,117 @@
-"""The distribution protocol: frozen dataclasses whose leaves are the parameters.
+"""The required surface of every distribution, and the kit to author one.
 
 A distribution is an immutable pytree. Its parameters (``loc``, ``logits``, ...) are the
 leaves, so ``jax.grad`` with respect to a distribution returns a distribution-shaped pytree of
 gradients, and ``jax.vmap`` over a stacked distribution maps over a batch of them.
 
-Required surface (every family): ``batch_shape``, ``event_shape``, ``sample`` and
-``log_prob``. Optional capabilities are plain methods; which estimators a distribution
-supports follows from which of them it defines (see ``reparax.methods()``):
+:class:`Distribution` holds the required surface only (``batch_shape``, ``event_shape``,
+``dtype``, ``sample``, ``log_prob``, ``joint_log_prob``, ``parameters``, ``replace``) and
+validation. Everything else an estimator may use is a capability (see
+:mod:`reparax.capabilities`): a family has it by defining its methods, or by mixing in
+:class:`~reparax.distributions.ExplicitReparameterization` /
+:class:`~reparax.distributions.ImplicitReparameterization`.
 
-=====================  ===============================================================
-capability             used by
-=====================  ===============================================================
-``noise``/``transform``  pathwise (when ``reparameterized``), relaxations
-``dirichlet_noise``      ARM / ARS (the noise as a Dirichlet(1) augmentation)
-``uniform_noise``        DisARM (uniforms of the stick-breaking coupling)
-``weak_derivative``      measure-valued derivatives
-``enumerate_support``    exact enumeration, IndeCateR
-``relaxed_transform``    Gumbel-softmax and friends
-``conditional_perturbed`` Gumbel-Rao, REBAR, RELAX
-=====================  ===============================================================
+Authoring a family::
+
+    >>> import jax, jax.numpy as jnp, reparax as rx
+    >>> @rx.distribution
+    ... class Rayleigh(rx.distributions.ExplicitReparameterization):
+    ...     scale: jax.Array = rx.param(rx.constraints.positive)
+    ...     def noise(self, key, sample_shape=()):
+    ...         return jax.random.exponential(key, tuple(sample_shape) + self.batch_shape)
+    ...     def transform(self, noise):
+    ...         return self.scale * jnp.sqrt(2.0 * noise)
+    ...     def log_prob(self, z):
+    ...         return jnp.log(z) - 2 * jnp.log(self.scale) - z**2 / (2 * self.scale**2)
+    >>> Rayleigh(jnp.array([1.0, -2.0]))
+    Traceback (most recent call last):
+    ...
+    ValueError: Rayleigh: `scale` must be > 0 (positive); got -2.0 at index (1,).
+
+Validation has three entry points, so that JAX's own reassembly of the pytree (``vmap`` and
+``scan`` outputs, gradient pytrees, ``tree_map`` to ``None``) never runs any of them:
+
+* construction (``rx.Normal(loc, scale)``) converts the leaves to arrays of one floating
+  dtype, checks that the batch shapes broadcast and, for concrete values, that every
+  parameter satisfies its declared constraint;
+* :meth:`Distribution.check_parameters` repeats the value check (concrete values only);
+* :meth:`Distribution.checked`, inside a traced computation, turns every invalid parameter
+  into NaN (value and gradient) and reports through ``jax.experimental.checkify``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from typing import Any, ClassVar, NamedTuple
+import sys
+from types import ModuleType
+from typing import Any, ClassVar, NamedTuple, TypeVar
+
+if sys.version_info >= (3, 11):
+    from typing import dataclass_transform
+else:  # pragma: no cover
+    from typing_extensions import dataclass_transform
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import checkify
+
+from reparax.constraints import Constraint, real
+
+Shape = tuple[int, ...]
+_D = TypeVar("_D", bound="Distribution")
+_T = TypeVar("_T", bound=type)
 
 
-def param(*, event_ndims: int = 0, dtype: str = "float") -> Any:
-    """Declares a parameter field: a pytree leaf with ``event_ndims`` trailing event axes."""
-    return dataclasses.field(metadata={"event_ndims": event_ndims, "dtype": dtype})
+class Parameter(NamedTuple):
+    """A declared parameter: its name, constraint, trailing event axes and dtype kind."""
+
+    name: str
+    constraint: Constraint
+    event_ndims: int
+    dtype: str
+
+
+class Relation(NamedTuple):
+    """A constraint between parameters (e.g. ``low < high``), for :meth:`_relations`.
+
+    Attributes:
+      names: the parameters involved (each is blamed and, under ``checked``, made NaN).
+      description: completes "`names[0]` must be ...", e.g. "< `high`".
+      valid: boolean array, ``True`` where the relation holds (broadcast batch shape).
+    """
+
+    names: tuple[str, ...]
+    description: str
+    valid: Any
+
+
+def param(constraint: Constraint = real, *, event_ndims: int = 0, dtype: str = "float") -> Any:
+    """Declares a parameter field: a pytree leaf that must satisfy ``constraint``.
+
+    Args:
+      constraint: a value from :mod:`reparax.constraints` (default ``real``: finite).
+      event_ndims: trailing axes of the parameter that belong to one event (1 for a
+        Dirichlet's concentration vector, 2 for a Cholesky factor); the leading axes are
+        batch axes and broadcast against the other parameters'.
+      dtype: ``"float"`` (promoted with the other float parameters to one floating dtype)
+        or ``"int"`` (kept as given).
+    """
+    if not isinstance(constraint, Constraint):
+        raise TypeError(
+            f"`constraint` must be a reparax.constraints value (e.g. constraints.positive), "
+            f"got {constraint!r}."
+        )
+    if constraint.event_ndims > event_ndims:
+        raise ValueError(
+            f"`event_ndims` must be >= {constraint.event_ndims} for the constraint "
+            f"{constraint.description!r}, got {event_ndims}."
+        )
+    if dtype not in ("float", "int"):
+        raise ValueError(f"`dtype` must be 'float' or 'int', got {dtype!r}.")
+    return dataclasses.field(
+        metadata={"constraint": constraint, "event_ndims": event_ndims, "dtype": dtype}
+    )
 
 
 def static(default: Any = None) -> Any:
@@ -42,109 +119,157 @@ def static(default: Any = None) -> Any:
     return dataclasses.field(default=default, metadata={"static": True})
 
 
-def _is_arraylike(x: Any) -> bool:
-    return isinstance(x, (int, float, np.ndarray, np.generic, jax.Array)) and not isinstance(
-        x, bool
-    )
+@dataclass_transform(frozen_default=True, field_specifiers=(param, static))
+def distribution(cls: _T) -> _T:
+    """Class decorator: a frozen dataclass registered as a pytree whose leaves are the
+    :func:`param` fields and whose :func:`static` fields are part of the treedef.
 
-
-def _is_concrete(x: Any) -> bool:
-    return not isinstance(x, jax.core.Tracer)
-
-
-def distribution(cls: type) -> type:
-    """Class decorator: a frozen dataclass registered as a pytree (parameters are leaves)."""
-    cls = dataclasses.dataclass(frozen=True)(cls)
-    fields = dataclasses.fields(cls)
-    data = [f.name for f in fields if not f.metadata.get("static")]
-    meta = [f.name for f in fields if f.metadata.get("static")]
-    return jax.tree_util.register_dataclass(cls, data_fields=data, meta_fields=meta)
-
-
-class WeakDerivative(NamedTuple):
-    """A weak-derivative decomposition ∂θ p = c (p⁺ − p⁻) for the P elements of one parameter.
-
-    Attributes:
-      scale: ``c``, shape ``(P,)``.
-      plus: ``(P, *sample_shape)``: for element ``j``, a full sample whose coordinates affected
-        by ``θ_j`` are drawn from ``p⁺`` and whose others are the base sample's.
-      minus: the same for ``p⁻``; ``None`` means the base sample itself (it is a draw of p⁻).
-      pullback: maps the ``(P,)`` vector ``c (f⁺ − f⁻)`` to the gradient with respect to the
-        parameter broadcast to ``param_shape``.
-      param_shape: the shape the parameter is broadcast to before the gradient is attached.
+    The pytree's unflatten bypasses ``__init__``: JAX reassembles distributions whose leaves
+    are batched, gradients, ``None`` or shape structs, none of which must be converted or
+    validated.
     """
+    # A hand-written __init__ (e.g. ``logits=`` or ``probs=``) is kept, also when inherited.
+    cls = dataclasses.dataclass(frozen=True, init=not _has_handwritten_init(cls))(cls)  # type: ignore[assignment]
+    declared: list[Parameter] = []
+    static_names: list[str] = []
+    for field in dataclasses.fields(cls):
+        if field.metadata.get("static"):
+            static_names.append(field.name)
+        elif "constraint" in field.metadata:
+            meta = field.metadata
+            declared.append(
+                Parameter(field.name, meta["constraint"], meta["event_ndims"], meta["dtype"])
+            )
+        else:
+            raise TypeError(
+                f"{cls.__name__}: field `{field.name}` must be declared with "
+                "reparax.param(constraint) (a parameter) or reparax.static(default)."
+            )
+    names = tuple(p.name for p in declared)
+    statics = tuple(static_names)
+    cls._declared = tuple(declared)  # type: ignore[attr-defined]
+    cls._static_names = statics  # type: ignore[attr-defined]
 
-    scale: jax.Array
-    plus: jax.Array
-    minus: jax.Array | None
-    pullback: Any
-    param_shape: tuple[int, ...]
+    def flatten_with_keys(dist: Any) -> tuple[list[tuple[Any, Any]], tuple[Any, ...]]:
+        children = [(jax.tree_util.GetAttrKey(n), getattr(dist, n)) for n in names]
+        return children, tuple(getattr(dist, n) for n in statics)
+
+    def flatten(dist: Any) -> tuple[list[Any], tuple[Any, ...]]:
+        return [getattr(dist, n) for n in names], tuple(getattr(dist, n) for n in statics)
+
+    def unflatten(aux: tuple[Any, ...], children: Any) -> Any:
+        return _assemble(cls, dict(zip(names, children)), dict(zip(statics, aux)))
+
+    jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
+    return cls
+
+
+def _has_handwritten_init(cls: type) -> bool:
+    for klass in cls.__mro__:
+        if "__init__" in vars(klass):
+            return klass is not object and "__dataclass_params__" not in vars(klass)
+    return False
+
+
+def _assemble(cls: type, parameters: dict[str, Any], statics: dict[str, Any]) -> Any:
+    """An instance with the given fields, with no conversion and no validation."""
+    obj: Any = object.__new__(cls)
+    for name, value in {**parameters, **statics}.items():
+        object.__setattr__(obj, name, value)
+    return obj
+
+
+def check_concrete(family: str, name: str, constraint: Constraint, value: Any) -> np.ndarray:
+    """``value`` as a NumPy array; ``ValueError`` naming ``family``, ``name``, the constraint
+    and the first offending element if it violates ``constraint``. NumPy, so that nothing is
+    staged into an enclosing trace."""
+    value = np.asarray(value)
+    valid = np.asarray(constraint.valid(np, value))
+    if not valid.all():
+        index = tuple(int(i) for i in np.argwhere(~valid)[0])
+        raise ValueError(
+            f"{family}: `{name}` must be {constraint.description}; got "
+            f"{_show(value[index])}{_index_text(index)}."
+        )
+    return value
+
+
+def _is_traced(value: Any) -> bool:
+    return isinstance(value, jax.core.Tracer)
+
+
+def _show(value: Any) -> str:
+    value = np.asarray(value)
+    if value.ndim == 0:
+        return repr(value.item())  # "-2.0", "nan", "inf"
+    return np.array2string(value, precision=6, threshold=8)
+
+
+def _index_text(index: tuple[int, ...]) -> str:
+    return f" at index {index}" if index else ""
 
 
 class Distribution:
-    """Base class. Subclasses are decorated with :func:`distribution` and declare parameters
-    with :func:`param`; validation and broadcasting checks happen in ``__post_init__``."""
+    """Base class of every distribution: the required surface and validation.
 
-    #: Whether samples can be differentiated in the parameters (pathwise gradients):
-    #: ``True`` for an explicit differentiable ``transform``, ``False`` for discrete
-    #: families, ``None`` (default) to decide from the capabilities: a distribution with a
-    #: ``cdf`` gets implicit reparameterization (``rsample``) with no other code.
-    reparameterized: ClassVar[bool | None] = None
-    #: Number of trailing axes of a sample that form one event.
-    event_ndims: ClassVar[int] = 0
+    Subclasses are decorated with :func:`distribution` and declare their parameters with
+    :func:`param` (each with a constraint) and options with :func:`static`.
+    """
+
     #: Whether the support is the same for every parameter value. The score function and
     #: measure-valued estimators differentiate the density only, so they would miss the
     #: boundary term of a moving support (Uniform's low/high): such families refuse them.
     fixed_support: ClassVar[bool] = True
-    #: Hints appended to "method not supported" errors, by missing capability.
-    capability_hints: ClassVar[dict[str, str]] = {}
+    #: Sentences appended to "method not supported" errors, keyed by the missing capability
+    #: (a protocol class from :mod:`reparax.capabilities`, or the string ``"fixed_support"``).
+    capability_hints: ClassVar[dict[type | str, str]] = {}
+    #: Set by :func:`distribution`: the declared parameters and static fields, in order.
+    _declared: ClassVar[tuple[Parameter, ...]] = ()
+    _static_names: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
-        params = {f.name: f for f in dataclasses.fields(self) if not f.metadata.get("static")}
-        values = {name: getattr(self, name) for name in params}
-        if not all(_is_arraylike(v) for v in values.values()):
-            return  # an unflatten with non-array leaves (vmap in_axes, tree_map to None, ...)
-        floats = [v for n, v in values.items() if params[n].metadata.get("dtype") == "float"]
+        self._initialize()
+
+    # -- construction ---------------------------------------------------------------------
+    def _initialize(self) -> None:
+        """Converts the leaves to arrays, checks shapes and (concrete) values."""
+        family = type(self).__name__
+        arrays: dict[str, jax.Array] = {}
+        for p in self._declared:
+            value = getattr(self, p.name)
+            try:
+                arrays[p.name] = jnp.asarray(value)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"{family}: `{p.name}` must be an array or a number, got "
+                    f"{type(value).__name__} {value!r}. (To build a pytree with other leaves, "
+                    "e.g. vmap's in_axes, use dist.replace(...) or jax.tree.map.)"
+                ) from None
+        floats = [arrays[p.name] for p in self._declared if p.dtype == "float"]
         dtype = jnp.result_type(*floats, float) if floats else None
-        for name, value in values.items():
-            if params[name].metadata.get("dtype") == "float":
-                value = jnp.asarray(value, dtype=dtype)
-            else:
-                value = jnp.asarray(value)
-            object.__setattr__(self, name, value)
+        for p in self._declared:
+            value = arrays[p.name]
+            if p.dtype == "float" and value.dtype != dtype:
+                value = value.astype(dtype)
+            object.__setattr__(self, p.name, value)
         self._check_shapes()
+        self.check_parameters()
 
-    def check_parameters(self) -> None:
-        """Rejects invalid parameter values (negative scale, ...) with a ``ValueError``.
-
-        Called by every estimator before tracing. Only concrete values can be checked: inside
-        ``jit`` invalid parameters propagate as NaN, as in the rest of JAX. (Construction does
-        not check values, because gradient pytrees share the distribution's structure.)
-        """
-        names = [f.name for f in dataclasses.fields(self) if not f.metadata.get("static")]
-        leaves = {n: getattr(self, n) for n in names}
-        concrete = {
-            n: np.asarray(v) for n, v in leaves.items() if _is_arraylike(v) and _is_concrete(v)
-        }
-        self._check_values(concrete)  # numpy arrays: comparisons never get staged into a jit
-
-    # -- shapes --------------------------------------------------------------------------
-    def _param_batch_shapes(self) -> dict[str, tuple[int, ...]]:
+    def _param_batch_shapes(self) -> dict[str, Shape]:
         shapes = {}
-        for f in dataclasses.fields(self):
-            if f.metadata.get("static"):
-                continue
-            nd = f.metadata.get("event_ndims", 0)
-            shape = jnp.shape(getattr(self, f.name))
-            if len(shape) < nd:
+        for p in self._declared:
+            shape = tuple(jnp.shape(getattr(self, p.name)))
+            if len(shape) < p.event_ndims:
                 raise ValueError(
-                    f"{type(self).__name__}: `{f.name}` must have at least {nd} dimension(s), "
-                    f"got shape {shape}."
+                    f"{type(self).__name__}: `{p.name}` must have at least {p.event_ndims} "
+                    f"dimension(s), got shape {shape}."
                 )
-            shapes[f.name] = shape[: len(shape) - nd]
+            shapes[p.name] = shape[: len(shape) - p.event_ndims]
         return shapes
 
     def _check_shapes(self) -> None:
+        """Raises ``ValueError`` unless the parameters' batch shapes broadcast (families with
+        event-shaped parameters extend it to check the event axes agree)."""
         shapes = self._param_batch_shapes()
         try:
             jnp.broadcast_shapes(*shapes.values())
@@ -155,113 +280,154 @@ class Distribution:
                 "give parameters shapes that broadcast against each other."
             ) from None
 
-    def _check_values(self, params: dict[str, jax.Array]) -> None:
-        """Subclasses reject invalid concrete parameters here (not possible inside jit)."""
+    # -- validation -----------------------------------------------------------------------
+    def _relations(self, xp: ModuleType, params: dict[str, Any]) -> list[Relation]:
+        """Constraints between parameters (``low < high``), written against ``xp`` (NumPy
+        for concrete checks, ``jax.numpy`` under :meth:`checked`). ``params`` may lack
+        traced parameters: return only the relations whose parameters are all present."""
+        del xp, params
+        return []
 
+    def check_parameters(self) -> None:
+        """Raises ``ValueError`` naming the family, the parameter and its constraint if a
+        concrete parameter is invalid. Traced parameters are not checked (see
+        :meth:`checked` for the traced counterpart)."""
+        family = type(self).__name__
+        concrete = {}
+        for p in self._declared:
+            value = getattr(self, p.name)
+            if _is_traced(value):
+                continue
+            concrete[p.name] = check_concrete(family, p.name, p.constraint, value)
+        for relation in self._relations(np, concrete):
+            valid = np.asarray(relation.valid)
+            if not valid.all():
+                index = tuple(int(i) for i in np.argwhere(~valid)[0])
+                shown = ", ".join(
+                    f"{n}={_show(np.broadcast_to(concrete[n], valid.shape)[index])}"
+                    for n in relation.names
+                )
+                raise ValueError(
+                    f"{family}: `{relation.names[0]}` must be {relation.description}; got "
+                    f"{shown}{_index_text(index)}."
+                )
+
+    def checked(self: _D) -> _D:
+        """This distribution with every invalid parameter turned into NaN, for use inside a
+        traced computation, where :meth:`check_parameters` cannot see values.
+
+        An invalid element becomes ``p + nan`` (the NaN mask under ``stop_gradient``), so the
+        value AND the gradient of whatever uses it are NaN instead of silently finite. Each
+        violation is also reported with ``checkify.debug_check``: a no-op unless the caller
+        wraps the computation with ``jax.experimental.checkify.checkify``, whose error then
+        names the family and the parameter.
+        """
+        family = type(self).__name__
+        updated: dict[str, Any] = {}
+        for p in self._declared:
+            value = getattr(self, p.name)
+            valid = jax.lax.stop_gradient(p.constraint.check(value))
+            checkify.debug_check(
+                jnp.all(valid), f"{family}: `{p.name}` must be {p.constraint.description}."
+            )
+            updated[p.name] = _poison(value, valid)
+        for relation in self._relations(jnp, updated):
+            valid = jax.lax.stop_gradient(jnp.asarray(relation.valid))
+            checkify.debug_check(
+                jnp.all(valid),
+                f"{family}: `{relation.names[0]}` must be {relation.description}.",
+            )
+            for name in relation.names:
+                updated[name] = _poison(updated[name], valid)
+        return self.replace(**updated)
+
+    # -- parameters -----------------------------------------------------------------------
+    def parameters(self) -> dict[str, jax.Array]:
+        """The parameters (the pytree leaves), by name, in declaration order."""
+        return {p.name: getattr(self, p.name) for p in self._declared}
+
+    def replace(self: _D, **parameters: Any) -> _D:
+        """A copy with some parameters replaced, with no conversion and no validation (like
+        JAX's unflatten): the values may be arrays, tracers, ``None``, shape structs, ...
+        """
+        known = {p.name for p in self._declared}
+        unknown = sorted(set(parameters) - known)
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}.replace: unknown parameter(s) {', '.join(unknown)}; "
+                f"the parameters are {', '.join(p.name for p in self._declared)}."
+            )
+        values = {**self.parameters(), **parameters}
+        statics = {n: getattr(self, n) for n in self._static_names}
+        result: _D = _assemble(type(self), values, statics)
+        return result
+
+    # -- required surface -----------------------------------------------------------------
     @property
-    def batch_shape(self) -> tuple[int, ...]:
+    def batch_shape(self) -> Shape:
+        """The broadcast shape of the parameters' batch axes: independent elements."""
         return tuple(jnp.broadcast_shapes(*self._param_batch_shapes().values()))
 
     @property
-    def event_shape(self) -> tuple[int, ...]:
+    def event_shape(self) -> Shape:
+        """The shape of one event (``()`` for scalar families)."""
         return ()
 
     @property
     def dtype(self) -> Any:
+        """The floating dtype of the parameters (and of float samples)."""
         leaves = [leaf for leaf in jax.tree_util.tree_leaves(self) if hasattr(leaf, "dtype")]
         return jnp.result_type(*leaves) if leaves else jnp.float32
 
-    @property
-    def num_elements(self) -> int:
-        """Number of independent batch elements (the ``D`` of the estimator formulas)."""
-        return math.prod(self.batch_shape)
-
-    # -- required ------------------------------------------------------------------------
-    def sample(self, key: jax.Array, sample_shape: tuple[int, ...] = ()) -> jax.Array:
+    def sample(self, key: jax.Array, sample_shape: Shape = ()) -> jax.Array:
         """Draws samples of shape ``sample_shape + batch_shape + event_shape``, no gradient.
 
-        Derived from ``noise``/``transform``, or from an overridden ``rsample`` (the
-        implicitly reparameterized families); a family with neither implements it."""
-        if has_capability(self, "transform"):
-            return jax.lax.stop_gradient(self.transform(self.noise(key, sample_shape)))
-        if type(self).rsample is not Distribution.rsample:
-            return jax.lax.stop_gradient(self.rsample(key, sample_shape))
-        raise NotImplementedError(f"{type(self).__name__} must implement `sample`.")
+        Derived from ``noise``/``transform`` when the family has them, else from its own
+        ``rsample``; a family with neither (counts, implicit families) implements it.
+        """
+        noise, transform = getattr(self, "noise", None), getattr(self, "transform", None)
+        if callable(noise) and callable(transform):
+            return jax.lax.stop_gradient(transform(noise(key, sample_shape)))
+        rsample = getattr(self, "rsample", None)
+        if callable(rsample) and not getattr(rsample, "_derived_from_sample", False):
+            return jax.lax.stop_gradient(rsample(key, sample_shape))
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement `sample` (it has neither noise/transform "
+            "nor an explicit rsample to derive it from)."
+        )
 
     def log_prob(self, value: jax.Array) -> jax.Array:
         """Log-density (or log-mass) of each batch element: ``sample_shape + batch_shape``."""
-        raise NotImplementedError
-
-    @property
-    def is_reparameterized(self) -> bool:
-        """Whether :meth:`rsample` gives pathwise-differentiable samples."""
-        if self.reparameterized is not None:
-            return bool(self.reparameterized)
-        return has_capability(self, "cdf")
-
-    def rsample(self, key: jax.Array, sample_shape: tuple[int, ...] = ()) -> jax.Array:
-        """A sample differentiable in the parameters: ``transform(noise)`` when the family
-        has an explicit transform, else implicit reparameterization from ``cdf``
-        (Figurnov et al. 2018): dz/dθ = −∂θF(z; θ) / p(z; θ)."""
-        if has_capability(self, "transform"):
-            return self.transform(self.noise(key, sample_shape))
-        from reparax.distributions._implicit import implicit_rsample
-
-        return implicit_rsample(self, key, sample_shape)
-
-    def params_like(self, value: jax.Array) -> list[jax.Array]:
-        """The scalar-event parameters, in field order, broadcast to ``value``'s shape
-        (explicitly, so leading sample axes are safe under strict rank promotion)."""
-        shape = jnp.shape(value)
-        return [
-            jnp.broadcast_to(getattr(self, f.name), shape)
-            for f in dataclasses.fields(self)
-            if not f.metadata.get("static") and f.metadata.get("event_ndims", 0) == 0
-        ]
-
-    def parameters(self) -> dict[str, jax.Array]:
-        """The parameters by name (the pytree leaves), in field order."""
-        return {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if not f.metadata.get("static")
-        }
-
-    def replace(self, **parameters: jax.Array) -> Any:
-        """A copy with some parameters replaced (no validation)."""
-        return dataclasses.replace(self, **parameters)
-
-    def checked(self) -> Any:
-        """The distribution with invalid traced parameters made NaN (shim)."""
-        return self
+        raise NotImplementedError(f"{type(self).__name__} must implement `log_prob`.")
 
     def joint_log_prob(self, value: jax.Array) -> jax.Array:
         """Log-probability of one whole sample: the sum over the batch of ``log_prob``."""
         return jnp.sum(self.log_prob(value))
 
-    def broadcast_param(self, name: str) -> jax.Array:
-        """Parameter ``name`` broadcast to ``batch_shape`` (plus its own event axes)."""
-        value = getattr(self, name)
-        nd = next(f for f in dataclasses.fields(self) if f.name == name).metadata["event_ndims"]
-        return jnp.broadcast_to(value, self.batch_shape + jnp.shape(value)[jnp.ndim(value) - nd :])
+    # -- helpers for families -------------------------------------------------------------
+    def _params_like(self, value: jax.Array) -> list[jax.Array]:
+        """The scalar-event parameters, in declaration order, broadcast to ``value``'s shape
+        (explicitly, so leading sample axes are safe under strict rank promotion)."""
+        shape = jnp.shape(value)
+        return [
+            jnp.broadcast_to(getattr(self, p.name), shape)
+            for p in self._declared
+            if p.event_ndims == 0
+        ]
+
+    def _broadcast(self, x: jax.Array) -> jax.Array:
+        """``x`` broadcast to ``batch_shape``."""
+        return jnp.broadcast_to(x, self.batch_shape)
 
 
-def has_capability(dist: Any, name: str) -> bool:
-    """Whether ``dist`` defines the optional capability ``name`` (a method)."""
-    return callable(getattr(dist, name, None))
-
-
-def rows_replacing(sample: jax.Array, batch_shape: tuple[int, ...]):
-    """``rows(values)``: for each batch element j, ``sample`` with element j set to
-    ``values[j]``, stacked to ``(D, *batch_shape)`` (the p± rows of a weak derivative)."""
-    base = jnp.ravel(sample)
-    return lambda values: replace_each(base, values).reshape((-1,) + tuple(batch_shape))
-
-
-def replace_each(base: jax.Array, values: jax.Array) -> jax.Array:
-    """Rows ``j`` = ``base`` (flat, length D) with element ``j`` replaced by ``values[j]``.
-
-    Returns a ``(D, D)`` array, built with one ``where`` (no Python loop over elements).
-    """
-    eye = jnp.eye(base.shape[0], dtype=bool)
-    return jnp.where(eye, values[:, None], base[None, :])
+def _poison(value: Any, valid: jax.Array) -> jax.Array:
+    """``value`` with NaN added where ``valid`` is False (``valid`` may lack ``value``'s
+    trailing event axes); the mask carries no gradient, the NaN does."""
+    value = jnp.asarray(value)
+    if not jnp.issubdtype(value.dtype, jnp.inexact):
+        return value  # integer parameters cannot hold NaN; debug_check still reports them
+    mask = jnp.reshape(valid, jnp.shape(valid) + (1,) * (value.ndim - jnp.ndim(valid)))
+    if jnp.ndim(valid) > value.ndim:  # a relation's broadcast shape
+        mask = valid
+    nan_where_invalid = jax.lax.stop_gradient(jnp.where(mask, 0.0, jnp.nan).astype(value.dtype))
+    return value + nan_where_invalid

@@ -14,15 +14,16 @@ import math
 import jax
 import jax.numpy as jnp
 
-from reparax.distributions._base import Distribution, WeakDerivative
+from reparax.distributions._base import Distribution
+from reparax.distributions._weak_derivative import WeakDerivative
 
 
 class FiniteDistribution(Distribution):
-    """Base class of factorized distributions with K outcomes per batch element."""
+    """Base class of factorized distributions with K outcomes per batch element.
 
-    capability_hints = {}
-    rsample = None  # no pathwise gradient
-    reparameterized = False  # the argmax/threshold transform has zero derivative
+    No ``rsample``: the argmax/threshold transform has zero derivative, so these families do
+    not satisfy ``Reparameterized`` (pathwise would silently return zero gradients).
+    """
 
     @property
     def num_classes(self) -> int:
@@ -61,7 +62,9 @@ class FiniteDistribution(Distribution):
         rows = jnp.where(eye, support[None, :, None], flat[None, None])  # (D, K, D, *event)
         return rows.reshape((num, k) + self.batch_shape + event)
 
-    def weak_derivative(self, key, sample, coupled=True):
+    def weak_derivative(
+        self, key: jax.Array, sample: jax.Array, coupled: bool = True
+    ) -> dict[str, WeakDerivative]:
         """Categorical weak derivative in the logits (any K): ∂/∂θ_dj E[f] = p_dj (E[f | z_d = j]
         − E[f]), i.e. c = p_dj, p⁺ = z with element d set to j, p⁻ = the distribution itself
         (the base sample is a draw of it; ``key`` and ``coupled`` are unused)."""
@@ -78,18 +81,3 @@ class FiniteDistribution(Distribution):
                 shape,
             )
         }
-
-
-def gumbel_conditional_perturbed(logits: jax.Array, key: jax.Array, hard: jax.Array) -> jax.Array:
-    """Perturbed logits z = θ + G drawn from p(z | argmax z = hard), differentiable in θ.
-
-    Top-down construction (Maddison et al. 2014; Tucker et al. 2017, App. C): the maximum is
-    T = logsumexp(θ) + Gumbel, and every other coordinate is a Gumbel(θ_k) truncated below T,
-    −log(exp(−T) + exp(−(θ_k + G'_k))), computed with ``logaddexp`` for stability.
-    """
-    key_max, key_rest = jax.random.split(key)
-    top = jax.nn.logsumexp(logits, axis=-1, keepdims=True)
-    top = top + jax.random.gumbel(key_max, top.shape, logits.dtype)
-    others = logits + jax.random.gumbel(key_rest, logits.shape, logits.dtype)
-    truncated = -jnp.logaddexp(-top, -others)
-    return jnp.where(hard > 0.5, jnp.broadcast_to(top, logits.shape), truncated)

@@ -9,16 +9,16 @@ is differentiable, differentiating F(z(θ); θ) = u (fixed) gives
 non-differentiable ``sample``, a differentiable ``cdf`` and a ``log_prob`` into one whose
 samples carry this derivative, as a ``custom_jvp`` (forward and reverse mode, and higher
 orders when ``cdf`` and ``log_prob`` are themselves differentiable). It is what
-``Distribution.rsample`` does for a family that defines ``cdf`` and no ``transform``.
+what the :class:`ImplicitReparameterization` mixin's ``rsample`` does, for a family that
+defines ``sample``, ``cdf`` and ``log_prob`` and no explicit transform.
 
 Example: a user-written family with only ``sample``, ``log_prob`` and ``cdf`` gets pathwise
 gradients (here an exponential written from scratch)::
 
     >>> import jax, jax.numpy as jnp, reparax as rx
-    >>> from reparax.distributions._base import Distribution, distribution, param
-    >>> @distribution
-    ... class MyExponential(Distribution):
-    ...     rate: jax.Array = param()
+    >>> @rx.distribution
+    ... class MyExponential(rx.distributions.ImplicitReparameterization):
+    ...     rate: jax.Array = rx.param(rx.constraints.positive)
     ...     def sample(self, key, sample_shape=()):
     ...         shape = tuple(sample_shape) + self.batch_shape
     ...         return jax.random.exponential(key, shape) / self.rate
@@ -35,18 +35,23 @@ gradients (here an exponential written from scratch)::
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
+from reparax.distributions._base import Distribution, Shape
+
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
-def _implicit(dist, key, sample_shape):
+def _implicit(dist: Any, key: jax.Array, sample_shape: Shape) -> jax.Array:
     return jax.lax.stop_gradient(dist.sample(key, sample_shape))
 
 
 @_implicit.defjvp
-def _implicit_jvp(sample_shape, primals, tangents):
+def _implicit_jvp(
+    sample_shape: Shape, primals: tuple[Any, ...], tangents: tuple[Any, ...]
+) -> tuple[jax.Array, jax.Array]:
     dist, key = primals
     dist_dot, _ = tangents
     z = _implicit(dist, key, sample_shape)
@@ -55,7 +60,7 @@ def _implicit_jvp(sample_shape, primals, tangents):
     return z, -cdf_dot / density
 
 
-def implicit_rsample(dist, key, sample_shape=()):
+def implicit_rsample(dist: Any, key: jax.Array, sample_shape: Shape = ()) -> jax.Array:
     """A sample of ``dist`` whose derivative in its parameters is −∂θF(z; θ)/p(z; θ).
 
     ``dist`` needs a non-differentiable ``sample``, a differentiable elementwise ``cdf`` and
@@ -71,3 +76,22 @@ def implicit_rsample(dist, key, sample_shape=()):
             "gradients."
         )
     return _implicit(dist, key, tuple(sample_shape))
+
+
+class ImplicitReparameterization(Distribution):
+    """Mixin: ``rsample`` by implicit reparameterization from the family's ``cdf``.
+
+    The family defines ``sample`` (no gradient needed), a differentiable elementwise
+    ``cdf(value)`` and ``log_prob``; ``rsample`` then carries dz/dθ = −∂θF(z; θ)/p(z; θ).
+    """
+
+    def cdf(self, value: jax.Array) -> jax.Array:
+        """F(value; θ), differentiable in θ."""
+        raise NotImplementedError(f"{type(self).__name__} must implement `cdf`.")
+
+    def rsample(self, key: jax.Array, sample_shape: Shape = ()) -> jax.Array:
+        """A sample of ``sample()``'s law whose derivative is −∂θF(z; θ)/p(z; θ)."""
+        return implicit_rsample(self, key, sample_shape)
+
+    # ``Distribution.sample`` must not derive itself from this rsample (which calls sample).
+    rsample._derived_from_sample = True  # type: ignore[attr-defined]

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
-from reparax.distributions._base import WeakDerivative, distribution, param
+from reparax import constraints
+from reparax.distributions._base import Shape, distribution, param
 from reparax.distributions._finite import FiniteDistribution
-
-
-def logits_from_probs(probs) -> jax.Array:
-    """log p − log(1 − p), exact for probabilities down to the smallest normal float."""
-    probs = jnp.asarray(probs, dtype=jnp.result_type(probs, float))
-    return jnp.log(probs) - jnp.log1p(-probs)
+from reparax.distributions._probabilities import binary_logits, logits_from
+from reparax.distributions._weak_derivative import WeakDerivative
 
 
 @distribution
@@ -23,46 +22,67 @@ class Bernoulli(FiniteDistribution):
     200 independent bits); relaxations hand it points of (0, 1).
 
     Args:
-      logits: θ = log p − log(1 − p), any shape.
+      logits: θ = log p − log(1 − p), any shape; ±inf mean probability exactly 1 or 0.
+      probs: instead of ``logits`` (keyword): P(b = 1) in [0, 1], stored as logits.
     """
 
-    logits: jax.Array = param()
+    logits: jax.Array = param(constraints.extended_real)
+
+    def __init__(self, logits: Any = None, *, probs: Any = None) -> None:
+        chosen = logits_from(
+            "Bernoulli",
+            logits,
+            probs,
+            probs_constraint=constraints.unit_interval,
+            to_logits=binary_logits,
+        )
+        object.__setattr__(self, "logits", chosen)
+        self._initialize()
 
     @classmethod
-    def from_probs(cls, probs) -> Bernoulli:
-        """Bernoulli with P(b = 1) = ``probs`` (converted to logits in log space)."""
-        return cls(logits_from_probs(probs))
+    def from_probs(cls, probs: Any) -> Bernoulli:
+        """Bernoulli with P(b = 1) = ``probs`` (validated, converted to logits in log space)."""
+        return cls(probs=probs)
 
     @property
     def num_classes(self) -> int:
         return 2
 
-    def _logits_like(self, value):
+    def _logits_like(self, value: jax.Array) -> jax.Array:
         return jnp.broadcast_to(self.logits, jnp.shape(value))
 
     # -- sampling and densities ----------------------------------------------------------
-    def noise(self, key, sample_shape=()):
+    def noise(self, key: jax.Array, sample_shape: Shape = ()) -> jax.Array:
         return jax.random.logistic(key, tuple(sample_shape) + self.batch_shape, self.dtype)
 
-    def perturbed(self, noise):
+    def perturbed(self, noise: jax.Array) -> jax.Array:
         return self._logits_like(noise) + noise
 
-    def transform(self, noise):
+    def transform(self, noise: jax.Array) -> jax.Array:
         return (self.perturbed(noise) > 0).astype(self.dtype)
 
-    def relax(self, perturbed, temperature):
+    def relax(self, perturbed: jax.Array, temperature: Any) -> jax.Array:
         return jax.nn.sigmoid(perturbed / temperature)
 
-    def relaxed_transform(self, noise, temperature):
+    def relaxed_transform(self, noise: jax.Array, temperature: Any) -> jax.Array:
         """Binary Concrete: σ((θ + ℓ)/τ) (Maddison et al. 2017; Jang et al. 2017)."""
         return self.relax(self.perturbed(noise), temperature)
 
-    def dirichlet_noise(self, noise):
+    def to_one_hot(self, sample: jax.Array) -> jax.Array:
+        """Bits (or relaxed bits in (0, 1)) as rows over the classes (0, 1): ``(1 − b, b)``,
+        shape ``sample.shape + (2,)``."""
+        return jnp.stack([1.0 - sample, sample], axis=-1)
+
+    def from_one_hot(self, one_hot: jax.Array) -> jax.Array:
+        """The value ``f`` receives from a (relaxed) row over (0, 1): its class-1 coordinate."""
+        return one_hot[..., 1]
+
+    def dirichlet_noise(self, noise: jax.Array) -> jax.Array:
         """log π for π = (σ(ℓ), σ(−ℓ)) ~ Dirichlet(1, 1) over the classes (0, 1): the sample is
         argmax_k(log p_k − log π_k), and swapping π₀ ↔ π₁ is ℓ → −ℓ, ARM's antithetic pair."""
         return jnp.stack([jax.nn.log_sigmoid(noise), jax.nn.log_sigmoid(-noise)], axis=-1)
 
-    def uniform_noise(self, noise):
+    def uniform_noise(self, noise: jax.Array) -> tuple[jax.Array, jax.Array]:
         """(log u, log(1 − u)) of the uniform behind each bit, shape ``batch + (1,)`` (the
         K − 1 = 1 uniform of the stick-breaking coupling, which visits the less likely class
         first). u = σ(ℓ), or σ(−ℓ) where class 1 is the less likely, so that the coupling's
@@ -73,7 +93,7 @@ class Bernoulli(FiniteDistribution):
         oriented = jnp.where(one_first, -noise, noise)
         return jax.nn.log_sigmoid(oriented)[..., None], jax.nn.log_sigmoid(-oriented)[..., None]
 
-    def conditional_perturbed(self, key, hard):
+    def conditional_perturbed(self, key: jax.Array, hard: jax.Array) -> jax.Array:
         """z̃ = θ + ℓ̃ with ℓ̃ ~ p(ℓ | b), differentiable in θ (REBAR's conditional noise).
 
         With v ~ U(0, 1): u = σ(−θ) + vσ(θ) if b = 1, u = vσ(−θ) if b = 0; the logit of u is
@@ -94,28 +114,24 @@ class Bernoulli(FiniteDistribution):
         log_1mu = jnp.where(one, log_1mu_one, log_1mu_zero)
         return logits + (log_u - log_1mu)
 
-    def log_prob(self, value):
+    def log_prob(self, value: jax.Array) -> jax.Array:
         logits = self._logits_like(value)
         # Written so that logits of ±inf (probabilities exactly 0 or 1) never form 0 · inf.
         one = jnp.where(value == 0.0, 0.0, value * jax.nn.softplus(-logits))
         zero = jnp.where(value == 1.0, 0.0, (1.0 - value) * jax.nn.softplus(logits))
         return -one - zero
 
-    def to_one_hot(self, sample):
-        return jnp.stack([1.0 - sample, sample], axis=-1)
-
-    def from_one_hot(self, one_hot):
-        return one_hot[..., 1]
-
     # -- finite support ------------------------------------------------------------------
-    def enumerate_support(self):
+    def enumerate_support(self) -> jax.Array:
         return jnp.array([0.0, 1.0], self.dtype)
 
-    def class_log_probs(self):
+    def class_log_probs(self) -> jax.Array:
         logits = jnp.broadcast_to(self.logits, self.batch_shape)
         return jnp.stack([jax.nn.log_sigmoid(-logits), jax.nn.log_sigmoid(logits)], axis=-1)
 
-    def weak_derivative(self, key, sample, coupled=True):
+    def weak_derivative(
+        self, key: jax.Array, sample: jax.Array, coupled: bool = True
+    ) -> dict[str, WeakDerivative]:
         """∂/∂θ_d E[f] = σ'(θ_d) (f(z with bit d = 1) − f(z with bit d = 0))."""
         del key, coupled
         logits = jnp.broadcast_to(self.logits, self.batch_shape)
@@ -129,17 +145,17 @@ class Bernoulli(FiniteDistribution):
         }
 
     # -- moments -------------------------------------------------------------------------
-    def probs(self):
+    def probs(self) -> jax.Array:
         return jax.nn.sigmoid(jnp.broadcast_to(self.logits, self.batch_shape))
 
-    def mean(self):
+    def mean(self) -> jax.Array:
         return self.probs()
 
-    def variance(self):
+    def variance(self) -> jax.Array:
         logits = jnp.broadcast_to(self.logits, self.batch_shape)
         return jnp.exp(jax.nn.log_sigmoid(logits) + jax.nn.log_sigmoid(-logits))
 
-    def entropy(self):
+    def entropy(self) -> jax.Array:
         logits = jnp.broadcast_to(self.logits, self.batch_shape)
         p = jax.nn.sigmoid(logits)
         return p * jax.nn.softplus(-logits) + (1.0 - p) * jax.nn.softplus(logits)

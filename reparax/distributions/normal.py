@@ -3,37 +3,22 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from reparax.distributions._base import (
-    Distribution,
-    WeakDerivative,
-    distribution,
-    param,
-    rows_replacing,
-)
+from reparax import constraints
+from reparax.distributions._base import Shape, distribution, param
+from reparax.distributions._location_scale import LocationScale
+from reparax.distributions._weak_derivative import WeakDerivative, rows_replacing
+from reparax.distributions._weak_samplers import double_sided_maxwell, weibull_2_sqrt2
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-def weibull_2_sqrt2(key: jax.Array, shape: tuple[int, ...], dtype) -> jax.Array:
-    """W ~ Weibull(shape 2, scale √2), density w·exp(−w²/2), by inversion: √(−2 log U)."""
-    u = jax.random.uniform(key, shape, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
-    return jnp.sqrt(-2.0 * jnp.log(u))
-
-
-def double_sided_maxwell(key: jax.Array, shape: tuple[int, ...], dtype) -> jax.Array:
-    """M with density m² exp(−m²/2)/√(2π): a random sign times the norm of a 3-d normal."""
-    key_norm, key_sign = jax.random.split(key)
-    radius = jnp.linalg.norm(jax.random.normal(key_norm, shape + (3,), dtype), axis=-1)
-    return jnp.where(jax.random.bernoulli(key_sign, 0.5, shape), radius, -radius)
-
-
 @distribution
-class Normal(Distribution):
+class Normal(LocationScale):
     """Normal(loc, scale): z = loc + scale·ε with ε ~ N(0, 1).
 
     Args:
@@ -41,48 +26,30 @@ class Normal(Distribution):
       scale: standard deviation (> 0), any shape that broadcasts with ``loc``.
     """
 
-    loc: jax.Array = param()
-    scale: jax.Array = param()
+    loc: jax.Array = param(constraints.real)
+    scale: jax.Array = param(constraints.positive)
 
-    reparameterized = True
+    def _standard_noise(self, key: jax.Array, shape: Shape, dtype: Any) -> jax.Array:
+        return jax.random.normal(key, shape, dtype)
 
-    def _check_values(self, params):
-        if "scale" in params and bool(np.any(params["scale"] <= 0)):
-            raise ValueError("Normal: `scale` must be > 0 (a standard deviation).")
+    def _standard_log_prob(self, x: jax.Array) -> jax.Array:
+        return -0.5 * x**2 - _HALF_LOG_2PI
 
-    def noise(self, key, sample_shape=()):
-        return jax.random.normal(key, tuple(sample_shape) + self.batch_shape, self.dtype)
+    def _standard_cdf(self, x: jax.Array) -> jax.Array:
+        return jax.scipy.special.ndtr(x)
 
-    def _params_like(self, value):
-        # Explicit broadcasting keeps samples with leading sample axes rank-promotion safe.
-        shape = jnp.shape(value)
-        return jnp.broadcast_to(self.loc, shape), jnp.broadcast_to(self.scale, shape)
+    def mean(self) -> jax.Array:
+        return self._broadcast(self.loc)
 
-    def transform(self, noise):
-        loc, scale = self._params_like(noise)
-        return loc + scale * noise
+    def variance(self) -> jax.Array:
+        return self._broadcast(self.scale**2)
 
-    def log_prob(self, value):
-        loc, scale = self._params_like(value)
-        z = (value - loc) / scale
-        # log σ + log √(2π) once per parameter element, not once per sample element.
-        normalizer = jnp.broadcast_to(jnp.log(self.scale) + _HALF_LOG_2PI, jnp.shape(value))
-        return -0.5 * z**2 - normalizer
+    def entropy(self) -> jax.Array:
+        return self._broadcast(0.5 + _HALF_LOG_2PI + jnp.log(self.scale))
 
-    def cdf(self, value):
-        loc, scale = self._params_like(value)
-        return jax.scipy.special.ndtr((value - loc) / scale)
-
-    def mean(self):
-        return jnp.broadcast_to(self.loc, self.batch_shape)
-
-    def variance(self):
-        return jnp.broadcast_to(self.scale**2, self.batch_shape)
-
-    def entropy(self):
-        return jnp.broadcast_to(0.5 + _HALF_LOG_2PI + jnp.log(self.scale), self.batch_shape)
-
-    def weak_derivative(self, key, sample, coupled=True):
+    def weak_derivative(
+        self, key: jax.Array, sample: jax.Array, coupled: bool = True
+    ) -> dict[str, WeakDerivative]:
         """Weak derivatives of Mohamed et al. (2020, Table 1), one term per batch element.
 
         loc: c = 1/(σ√(2π)), p± = μ ± σW, W ~ Weibull(2, √2) (coupled: one shared W).
@@ -102,7 +69,7 @@ class Normal(Distribution):
             normal = jax.random.normal(k_u, flat_shape, dtype)
         rows = rows_replacing(sample, shape)
 
-        def pullback(g):
+        def pullback(g: jax.Array) -> jax.Array:
             return g.reshape(shape)
 
         return {

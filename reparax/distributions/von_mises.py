@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.scipy.special import i0e, i1e, ndtr
 
-from reparax.distributions._base import Distribution, distribution, param
+from reparax import constraints
+from reparax.distributions._base import Distribution, Shape, distribution, param
 
 # Hill (1977): below this concentration the CDF is summed as a Fourier series with Bessel
 # ratios from a backward recurrence; above it the normal approximation Φ(b sin(x/2)),
@@ -18,19 +19,19 @@ _SERIES_MAX_CONCENTRATION = 50.0
 _SERIES_TERMS = 60  # ≥ 28 + κ/2 − 100/(κ + 5) for κ ≤ 50
 
 
-def _wrap(x):
+def _wrap(x: jax.Array) -> jax.Array:
     """x mapped to [−π, π)."""
     return x - 2.0 * math.pi * jnp.floor((x + math.pi) / (2.0 * math.pi))
 
 
-def standard_cdf(x, concentration):
+def standard_cdf(x: jax.Array, concentration: jax.Array) -> jax.Array:
     """CDF of VonMises(0, κ) on [−π, π), differentiable in x and κ."""
     kappa = concentration
     safe_series = jnp.minimum(kappa, _SERIES_MAX_CONCENTRATION)
 
     # Backward recurrence R_n = I_n/I_{n−1} = 1/(2n/κ + R_{n+1}); V_n = R_n (sin(nx)/n + V_{n+1})
     # so that V_1 = Σ_n (I_n/I_0) sin(nx)/n. A rolled loop keeps compilation cheap.
-    def step(i, carry):
+    def step(i: Any, carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
         ratio, series = carry
         n = (_SERIES_TERMS - i).astype(x.dtype)
         ratio = 1.0 / (2.0 * n / safe_series + ratio)
@@ -46,13 +47,13 @@ def standard_cdf(x, concentration):
     return jnp.clip(cdf, 0.0, 1.0)
 
 
-def _standard_log_prob(x, concentration):
+def _standard_log_prob(x: jax.Array, concentration: jax.Array) -> jax.Array:
     return (
         concentration * (jnp.cos(x) - 1.0) - math.log(2.0 * math.pi) - jnp.log(i0e(concentration))
     )
 
 
-def _best_fisher(key, concentration):
+def _best_fisher(key: jax.Array, concentration: jax.Array) -> jax.Array:
     """Best & Fisher (1979) rejection sampler for VonMises(0, κ), elementwise."""
     kappa = concentration
     s = jnp.sqrt(1.0 + 4.0 * kappa**2)
@@ -61,7 +62,7 @@ def _best_fisher(key, concentration):
     rho = tau * 2.0 * kappa / ((s + 1.0) * (tau + jnp.sqrt(2.0 * tau)))
     r = (1.0 + rho**2) / (2.0 * rho)
 
-    def propose(i):
+    def propose(i: Any) -> tuple[jax.Array, jax.Array]:
         k1, k2, k3 = jax.random.split(jax.random.fold_in(key, i), 3)
         u1 = jax.random.uniform(k1, kappa.shape, kappa.dtype)
         u2 = jax.random.uniform(k2, kappa.shape, kappa.dtype, minval=jnp.finfo(kappa.dtype).tiny)
@@ -72,13 +73,13 @@ def _best_fisher(key, concentration):
         accept = (c * (2.0 - c) - u2 > 0) | (jnp.log(c / u2) + 1.0 - c >= 0)
         return sign * jnp.arccos(jnp.clip(f, -1.0, 1.0)), accept
 
-    def body(state):
+    def body(state: Any) -> Any:
         i, value, done = state
         proposal, accept = propose(i)
         take = accept & ~done
         return i + 1, jnp.where(take, proposal, value), done | accept
 
-    def cond(state):
+    def cond(state: Any) -> Any:
         return ~jnp.all(state[2])
 
     init = (0, jnp.zeros_like(kappa), jnp.zeros(kappa.shape, bool))
@@ -86,13 +87,15 @@ def _best_fisher(key, concentration):
 
 
 @jax.custom_jvp
-def standard_von_mises(concentration, key):
+def standard_von_mises(concentration: jax.Array, key: jax.Array) -> jax.Array:
     """ε ~ VonMises(0, κ) shaped like κ; dε/dκ = −∂κF(ε; κ)/p(ε; κ) (implicit)."""
     return jax.lax.stop_gradient(_best_fisher(key, concentration))
 
 
 @standard_von_mises.defjvp
-def _standard_von_mises_jvp(primals, tangents):
+def _standard_von_mises_jvp(
+    primals: tuple[Any, ...], tangents: tuple[Any, ...]
+) -> tuple[jax.Array, jax.Array]:
     concentration, key = primals
     concentration_dot, _ = tangents
     x = standard_von_mises(concentration, key)
@@ -120,36 +123,30 @@ class VonMises(Distribution):
       https://arxiv.org/abs/1805.08498.
     """
 
-    loc: jax.Array = param()
-    concentration: jax.Array = param()
+    loc: jax.Array = param(constraints.real)
+    concentration: jax.Array = param(constraints.positive)
 
-    reparameterized = True
-
-    def _check_values(self, params):
-        if "concentration" in params and bool(np.any(params["concentration"] <= 0)):
-            raise ValueError("VonMises: `concentration` must be > 0.")
-
-    def rsample(self, key, sample_shape=()):
+    def rsample(self, key: jax.Array, sample_shape: Shape = ()) -> jax.Array:
         shape = tuple(sample_shape) + self.batch_shape
         noise = standard_von_mises(jnp.broadcast_to(self.concentration, shape), key)
         return _wrap(jnp.broadcast_to(self.loc, shape) + noise)
 
-    def log_prob(self, value):
-        loc, concentration = self.params_like(value)
+    def log_prob(self, value: jax.Array) -> jax.Array:
+        loc, concentration = self._params_like(value)
         return _standard_log_prob(value - loc, concentration)
 
-    def cdf(self, value):
+    def cdf(self, value: jax.Array) -> jax.Array:
         """CDF on [−π, π) for loc = 0; for other loc, of the centred angle wrap(z − loc)."""
-        loc, concentration = self.params_like(value)
+        loc, concentration = self._params_like(value)
         return standard_cdf(_wrap(value - loc), concentration)
 
-    def mean(self):
+    def mean(self) -> jax.Array:
         return jnp.broadcast_to(self.loc, self.batch_shape)
 
-    def variance(self):
+    def variance(self) -> jax.Array:
         kappa = jnp.broadcast_to(self.concentration, self.batch_shape)
         return 1.0 - i1e(kappa) / i0e(kappa)
 
-    def entropy(self):
+    def entropy(self) -> jax.Array:
         kappa = jnp.broadcast_to(self.concentration, self.batch_shape)
         return -kappa * i1e(kappa) / i0e(kappa) + jnp.log(2.0 * math.pi * i0e(kappa)) + kappa
