@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from reparax import _registry
-from reparax._api import Estimate, gradient_estimate
+from reparax._api import Estimate
 from reparax.estimator import Estimator
 
 
@@ -73,18 +73,23 @@ def variance_gradient(
             )
         to_options = estimator.trainable.to_options
 
+    example = {**options, **to_options(cv_params)}
+    chunk_size = example.pop("chunk_size", None)
+    estimator.validate(
+        f, dist, key, num_samples=num_samples, chunk_size=chunk_size, options=example
+    )
+
     def squared_norm(params: Any) -> tuple[jax.Array, Estimate]:
-        est = gradient_estimate(
-            f,
-            dist,
-            key,
-            method=estimator,
-            num_samples=num_samples,
-            **to_options(params),
-            **options,
-        )
-        total = sum((jnp.sum(g**2) for g in jax.tree.leaves(est.grad)), start=jnp.zeros(()))
-        return total, est
+        def objective(d: Any) -> jax.Array:
+            # ∂ĝ/∂φ is a mixed derivative the trainable estimators give exactly.
+            return estimator.surrogate(
+                f, d, key, num_samples=num_samples, guard_order=False,
+                **to_options(params), **options,
+            )
+
+        value, grad = jax.value_and_grad(objective)(dist)
+        total = sum((jnp.sum(g**2) for g in jax.tree.leaves(grad)), start=jnp.zeros(()))
+        return total, Estimate(value, grad)
 
     (_, est), cv_grad = jax.value_and_grad(squared_norm, has_aux=True)(cv_params)
     return est, cv_grad

@@ -179,10 +179,16 @@ class Estimator:
         *,
         num_samples: int,
         chunk_size: int | None = None,
+        guard_order: bool = True,
         **options: Any,
     ) -> jax.Array:
         """The traced part (no validation): invalid traced parameters become NaN, control
-        variates apply, and derivative orders beyond ``max_order`` raise."""
+        variates apply, and derivative orders beyond ``max_order`` raise.
+
+        ``guard_order=False`` lifts that last guard for callers that take a mixed derivative
+        the estimator does give exactly: ``rx.variance_gradient`` differentiates the gradient
+        estimate with respect to the control variate's own parameters φ (∂ĝ/∂φ is exact by
+        construction for REBAR/RELAX), never a second derivative in θ."""
         dist = dist.checked()
         if math.prod(dist.batch_shape) == 0:
             # No random element: E[f] = f(the empty sample), and no parameter affects it.
@@ -191,7 +197,7 @@ class Estimator:
         coefficient = options.pop("cv_coefficient", 1.0)
         if control_variate is None:
             out = self.fn(f, dist, key, num_samples=num_samples, chunk_size=chunk_size, **options)
-            return limit_order(out, self.max_order, self.name)
+            return limit_order(out, self.max_order if guard_order else None, self.name)
         out = apply_control_variate(
             self.fn,
             f,

@@ -9,7 +9,7 @@ import pytest
 import reparax as rx
 from reparax import _registry
 from tests import test_contract
-from tests.conftest import TOY
+from tests.toy_estimator import toy_score_function as TOY
 
 
 def test_a_registered_toy_estimator_appears_everywhere_with_no_other_edit():
