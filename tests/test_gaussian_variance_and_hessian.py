@@ -45,7 +45,11 @@ def test_hessian_is_unbiased(method, num_samples):
 
     def objective(p, key):
         return rx.expectation(
-            lambda z: jnp.cos(k * z), rx.Normal(p[0], p[1]), key, method=method, num_samples=num_samples
+            lambda z: jnp.cos(k * z),
+            rx.Normal(p[0], p[1]),
+            key,
+            method=method,
+            num_samples=num_samples,
         )
 
     keys = jax.random.split(jax.random.key(1), 1000)  # power: 5 stderr < 5% at every entry
