@@ -100,7 +100,12 @@ def test_ten_dimensional(method):
     assert_unbiased(est.grad.scale, exact_scale, label=f"{method} scale")
 
 
-MVN_SAMPLES = {"pathwise": 2048, "score_function": 16384, "rloo": 8192, "measure_valued": 8192}
+MVN_SAMPLES = {
+    "pathwise": 2048,
+    "score_function": 16384,
+    "rloo": 8192,
+    "measure_valued": 8192,
+}
 
 
 @pytest.mark.parametrize("method", METHODS)
