@@ -85,7 +85,8 @@ def test_ten_dimensional(method):
         method,
         TEN_SAMPLES[method],
     )
-    # The interaction term −tanh(z0)·tanh(z1) (its sign keeps ∂/∂loc₀ away from 0) has no closed form; integrate it numerically.
+    # The interaction term −tanh(z0)·tanh(z1) (its sign keeps ∂/∂loc₀ away from 0) has no
+    # closed form; integrate it numerically.
     nodes, weights = np.polynomial.hermite_e.hermegauss(80)
     weights = weights / weights.sum()
 
