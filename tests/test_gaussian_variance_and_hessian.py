@@ -36,8 +36,8 @@ def test_measure_valued_loc_variance_linear():
     assert_variance(est.grad.loc, 4 / jnp.pi - 1)
 
 
-@pytest.mark.parametrize("method", ["pathwise", "score_function"])
-def test_hessian_is_unbiased(method):
+@pytest.mark.parametrize("method,num_samples", [("pathwise", 8192), ("score_function", 32768)])
+def test_hessian_is_unbiased(method, num_samples):
     # E[cos(kx)] = cos(kμ) exp(−k²σ²/2); its Hessian in (μ, σ) in closed form via jax.
     k = 1.5
     exact = lambda p: jnp.cos(k * p[0]) * jnp.exp(-(k**2) * p[1] ** 2 / 2)  # noqa: E731
@@ -45,9 +45,13 @@ def test_hessian_is_unbiased(method):
 
     def objective(p, key):
         return rx.expectation(
-            lambda z: jnp.cos(k * z), rx.Normal(p[0], p[1]), key, method=method, num_samples=1
+            lambda z: jnp.cos(k * z),
+            rx.Normal(p[0], p[1]),
+            key,
+            method=method,
+            num_samples=num_samples,
         )
 
-    keys = jax.random.split(jax.random.key(1), 40000)
+    keys = jax.random.split(jax.random.key(1), 1000)  # power: 5 stderr < 5% at every entry
     hessians = jax.jit(jax.vmap(jax.hessian(objective), in_axes=(None, 0)))(params, keys)
-    assert_unbiased(hessians, jax.hessian(exact)(params))
+    assert_unbiased(hessians, jax.hessian(exact)(params), label=method)
