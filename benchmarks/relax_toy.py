@@ -65,7 +65,7 @@ def run(method, steps, every, seed=0):
     cv_params = {
         "reinforce": {"unused": jnp.zeros(())},
         "rebar": rx.rebar_init(),
-        "relax": rx.relax_init(rx.Bernoulli(theta)),
+        "relax": rx.relax_init(rx.Bernoulli(theta), jax.random.key(1)),
     }[method]
     step, log_variance = make_step(method, optimizer)
     carry = (theta, cv_params, optimizer.init(theta), optimizer.init(cv_params))

@@ -126,7 +126,9 @@ def main(argv: list[str] | None = None) -> None:
         _fail("--num-samples must be >= 1")
     if args.trials < 2:
         _fail("--trials must be >= 2")
-    _methods(args.methods, rx.Normal(jnp.zeros(()), jnp.ones(())), args.num_samples)  # fail before any output
+    _methods(
+        args.methods, rx.Normal(jnp.zeros(()), jnp.ones(())), args.num_samples
+    )  # fail before any output
     print(
         f"∇ E_N(μ={args.loc:g}, σ={args.scale:g})[f], k={args.k:g}, "
         f"{args.num_samples} samples per estimate, {args.trials} trials, seed {args.seed}"

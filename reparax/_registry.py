@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from reparax._checks import did_you_mean
+from reparax.capabilities import DistributionLike
 from reparax.estimator import Estimator
 from reparax.estimators import (
     arm,
@@ -133,7 +134,8 @@ def auto_candidates() -> list[Estimator]:
 
 
 def _capabilities(estimator: Estimator) -> list[str]:
-    names = [f"`{c.__name__}`" for c in estimator.requires]
+    names = [f"`{c.__name__}`" for c in estimator.requires if c is not DistributionLike]
+    names = names or ["any distribution"]
     return names + (["fixed support"] if estimator.needs_fixed_support else [])
 
 

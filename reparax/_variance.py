@@ -83,8 +83,13 @@ def variance_gradient(
         def objective(d: Any) -> jax.Array:
             # ∂ĝ/∂φ is a mixed derivative the trainable estimators give exactly.
             return estimator.surrogate(
-                f, d, key, num_samples=num_samples, guard_order=False,
-                **to_options(params), **options,
+                f,
+                d,
+                key,
+                num_samples=num_samples,
+                guard_order=False,
+                **to_options(params),
+                **options,
             )
 
         value, grad = jax.value_and_grad(objective)(dist)

@@ -70,9 +70,11 @@ def estimator_samples(
     (a baseline array, control-variate parameters) are passed as traced arguments; the rest
     (numbers, strings, functions) must be hashable.
     """
-    array_options = {k: v for k, v in options.items() if jax.tree.leaves(v) and all(
-        _is_array(leaf) for leaf in jax.tree.leaves(v)
-    )}
+    array_options = {
+        k: v
+        for k, v in options.items()
+        if jax.tree.leaves(v) and all(_is_array(leaf) for leaf in jax.tree.leaves(v))
+    }
     static_options = tuple(sorted((k, v) for k, v in options.items() if k not in array_options))
     check_distribution(dist)
     dist.check_parameters()  # the concrete values, before they become traced arguments

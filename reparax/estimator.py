@@ -226,4 +226,6 @@ class Estimator:
         """Validates, then returns the surrogate (see the estimator's docstring)."""
         num_samples = self.min_samples if num_samples is None else num_samples
         self.validate(f, dist, key, num_samples=num_samples, chunk_size=chunk_size, options=options)
-        return self.surrogate(f, dist, key, num_samples=num_samples, chunk_size=chunk_size, **options)
+        return self.surrogate(
+            f, dist, key, num_samples=num_samples, chunk_size=chunk_size, **options
+        )

@@ -24,33 +24,23 @@ def scale_gradient(surrogate, factor: float):
 
 
 def install(name: str, factor: float = DEFAULT_FACTOR) -> None:
-    """Replaces estimator ``name`` everywhere the tests can reach it by a gradient-scaled one.
+    """Makes estimator ``name`` gradient-scaled wherever the tests can reach it.
 
-    NOTE: this targets the registry INTERNALS as they are on branch ``stats`` today, and the
-    registry is being rewritten on main; port this one function when it lands. Today:
-    ``reparax._registry._REGISTRY[name]`` is a ``MethodInfo`` NamedTuple whose ``.fn`` the
-    dispatcher (``rx.gradient_estimate``/``rx.expectation`` via ``_registry.lookup``) calls,
-    and the same function object is exported as ``rx.<name>`` (and aliases such as
-    ``rx.reinforce``), ``reparax.estimators.<name>`` and in its defining module.
+    Each estimator is one frozen ``rx.Estimator`` value that the registry, ``rx.<name>`` and
+    the dispatcher all share, so swapping its ``fn`` in place (a test-only escape from the
+    frozen dataclass) mutates every path at once.
     """
-    import reparax
-    import reparax.estimators
     from reparax import _registry
 
-    info = _registry._REGISTRY[name]  # KeyError for an unknown name, on purpose
-    original = info.fn
+    estimator = _registry.lookup(name)  # ValueError for an unknown name, on purpose
+    original = estimator.fn
 
     @functools.wraps(original)
     def mutant(*args, **kwargs):
         return scale_gradient(original(*args, **kwargs), factor)
 
     mutant.__reparax_mutation__ = (name, factor)
-    _registry._REGISTRY[name] = info._replace(fn=mutant)
-    defining = __import__(original.__module__, fromlist=["_"])
-    for module in (reparax, reparax.estimators, defining):
-        for attribute, value in list(vars(module).items()):
-            if value is original:
-                setattr(module, attribute, mutant)
+    object.__setattr__(estimator, "fn", mutant)
 
 
 def pytest_configure(config) -> None:

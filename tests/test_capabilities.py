@@ -96,4 +96,6 @@ def test_no_estimator_or_control_variate_looks_at_a_concrete_family():
                     assert not imported & families, f"{path.name} imports {imported & families}"
                 if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "isinstance":
                     named = {getattr(a, "id", getattr(a, "attr", "")) for a in ast.walk(node)}
-                    assert not named & families, f"{path.name}: isinstance against {named & families}"
+                    assert not named & families, (
+                        f"{path.name}: isinstance against {named & families}"
+                    )

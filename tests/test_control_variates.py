@@ -70,7 +70,7 @@ def test_moving_average_bad_state_and_decay():
     with pytest.raises(TypeError, match="MovingAverageState"):
         ma.update({"weighted_sum": 0.0}, 1.0)
     with pytest.raises(ValueError, match="must be a scalar"):
-        ma.baseline(cv.MovingAverageState(jnp.zeros(2), jnp.zeros(2)))
+        ma.baseline(cv.MovingAverageState(jnp.zeros(2), jnp.zeros(2), jnp.zeros(2), jnp.zeros(2)))
     with pytest.raises(ValueError, match="`value` must be a scalar"):
         ma.update(ma.init(), jnp.ones(3))
     with pytest.raises(ValueError, match="decay"):
@@ -226,7 +226,7 @@ def test_rebar_relax_unbiased_before_and_after_training(family, method):
     est = estimates(f, dist, method=method, num_samples=REBAR_SAMPLES)
     assert_unbiased(est.grad.logits, exact_grad, label="untrained grad")
     assert_unbiased(est.value[:, None], exact_value, label="untrained value")
-    init = rx.rebar_init() if method == "rebar" else rx.relax_init(dist)
+    init = rx.rebar_init() if method == "rebar" else rx.relax_init(dist, jax.random.key(7))
     trained = _train_control_variate(f, dist, method, init)
     assert not np.allclose(trained["eta"], init["eta"])  # training moved the parameters
     options = (
@@ -243,7 +243,7 @@ def test_training_the_control_variate_lowers_the_variance(method):
     # The RELAX toy: E[(b − 0.499)²] for a bit with logit 0 (Grathwohl et al. 2018, Fig. 1).
     dist = rx.Bernoulli(jnp.zeros(1))
     f = lambda b: jnp.sum((b - 0.499) ** 2)  # noqa: E731
-    init = rx.rebar_init() if method == "rebar" else rx.relax_init(dist)
+    init = rx.rebar_init() if method == "rebar" else rx.relax_init(dist, jax.random.key(7))
     trained = _train_control_variate(f, dist, method, init, steps=300, learning_rate=0.03)
 
     def gradients(params):

@@ -51,8 +51,13 @@ def test_delta_method_control_variate_is_unbiased(method, coefficient):
 def test_the_control_variate_lowers_the_score_function_variance():
     def draws(**options):
         return rx.diagnostics.estimator_samples(
-            f_exp, GAUSS, jax.random.key(3), method="score_function", num_estimates=2000,
-            num_samples=8, **options
+            f_exp,
+            GAUSS,
+            jax.random.key(3),
+            method="score_function",
+            num_estimates=2000,
+            num_samples=8,
+            **options,
         ).grad.loc
 
     plain = np.var(draws(), axis=0)
@@ -87,9 +92,15 @@ def test_muprop_control_variate_is_unbiased_on_bits(method, coefficient):
 
 def test_optimal_coefficient_refuses_second_derivatives():
     def loss(d):
-        return rx.expectation(f_exp, d, jax.random.key(0), method="score_function",
-                              num_samples=4, control_variate=rx.control_variates.delta_method(f_exp),
-                              cv_coefficient="optimal")
+        return rx.expectation(
+            f_exp,
+            d,
+            jax.random.key(0),
+            method="score_function",
+            num_samples=4,
+            control_variate=rx.control_variates.delta_method(f_exp),
+            cv_coefficient="optimal",
+        )
 
     jax.grad(loss)(GAUSS)
     with pytest.raises(rx.DerivativeOrderError):
@@ -98,15 +109,26 @@ def test_optimal_coefficient_refuses_second_derivatives():
 
 def test_bad_control_variate_arguments():
     with pytest.raises(TypeError, match="ControlVariate"):
-        rx.gradient_estimate(f_exp, GAUSS, jax.random.key(0), method="pathwise",
-                             control_variate=lambda z: z)
+        rx.gradient_estimate(
+            f_exp, GAUSS, jax.random.key(0), method="pathwise", control_variate=lambda z: z
+        )
     with pytest.raises(ValueError, match="cv_coefficient"):
-        rx.gradient_estimate(f_exp, GAUSS, jax.random.key(0), method="pathwise",
-                             control_variate=rx.control_variates.delta_method(f_exp),
-                             cv_coefficient="best")
+        rx.gradient_estimate(
+            f_exp,
+            GAUSS,
+            jax.random.key(0),
+            method="pathwise",
+            control_variate=rx.control_variates.delta_method(f_exp),
+            cv_coefficient="best",
+        )
     with pytest.raises(TypeError, match="has no option `control_variate`"):
-        rx.gradient_estimate(f_bits, BITS, jax.random.key(0), method="gumbel_softmax",
-                             control_variate=rx.control_variates.muprop(f_bits))
+        rx.gradient_estimate(
+            f_bits,
+            BITS,
+            jax.random.key(0),
+            method="gumbel_softmax",
+            control_variate=rx.control_variates.muprop(f_bits),
+        )
 
 
 def test_moving_average_warmup_follows_the_first_values():

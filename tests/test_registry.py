@@ -19,8 +19,9 @@ def test_a_registered_toy_estimator_appears_everywhere_with_no_other_edit():
     assert ("Normal", "toy_loo") in test_contract.PAIRS
     dist = rx.Normal(jnp.zeros(2), 1.0)
     assert "toy_loo" in rx.supported_methods(dist)
-    est = rx.gradient_estimate(lambda z: jnp.sum(z), dist, jax.random.key(0), method="TOY_LOO",
-                               num_samples=4)
+    est = rx.gradient_estimate(
+        lambda z: jnp.sum(z), dist, jax.random.key(0), method="TOY_LOO", num_samples=4
+    )
     assert est.grad.loc.shape == (2,)
 
 
@@ -53,5 +54,12 @@ def test_the_value_is_the_function():
 
 def test_auto_only_ranks_unbiased_estimators():
     with pytest.raises(ValueError, match="only unbiased"):
-        rx.Estimator(name="x", fn=lambda *a, **k: 0.0, unbiased=False, differentiable_f=True,
-                     evaluations="1", references=(), auto_rank=1)
+        rx.Estimator(
+            name="x",
+            fn=lambda *a, **k: 0.0,
+            unbiased=False,
+            differentiable_f=True,
+            evaluations="1",
+            references=(),
+            auto_rank=1,
+        )

@@ -7,6 +7,7 @@ Baselines (``moving_average``, ``learned_baseline``) enter the score function as
 ``baseline=``.
 """
 
+from reparax.control_variates._apply import ControlVariate
 from reparax.control_variates.baselines import (
     LearnedBaseline,
     MovingAverage,
@@ -14,7 +15,6 @@ from reparax.control_variates.baselines import (
     learned_baseline,
     moving_average,
 )
-from reparax.control_variates._apply import ControlVariate
 from reparax.control_variates.taylor import delta_method, muprop
 
 __all__ = [

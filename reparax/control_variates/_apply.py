@@ -63,9 +63,7 @@ def check_coefficient(coefficient: Any, method: str) -> None:
         return
     if isinstance(coefficient, bool) or not hasattr(jnp.asarray(coefficient), "dtype"):
         raise TypeError(f"method={method!r}: `cv_coefficient` must be a number or 'optimal'.")
-    if jnp.shape(coefficient) != () or not jnp.issubdtype(
-        jnp.result_type(coefficient), jnp.number
-    ):
+    if jnp.shape(coefficient) != () or not jnp.issubdtype(jnp.result_type(coefficient), jnp.number):
         raise TypeError(
             f"method={method!r}: `cv_coefficient` must be a real scalar or 'optimal', got "
             f"{coefficient!r}."
@@ -141,4 +139,6 @@ def _optimal(
     # Parameters that f closes over: the estimator's own gradient with the distribution held
     # fixed (a zero-valued term).
     closure = fn(f, anchor, key, num_samples=num_samples, chunk_size=None, **options)
-    return jax.lax.stop_gradient(jnp.mean(values)) + probes + closure - jax.lax.stop_gradient(closure)
+    return (
+        jax.lax.stop_gradient(jnp.mean(values)) + probes + closure - jax.lax.stop_gradient(closure)
+    )

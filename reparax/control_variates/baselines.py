@@ -20,14 +20,15 @@ class MovingAverageState(NamedTuple):
     """The running statistics of :func:`moving_average`.
 
     Attributes:
-      weighted_sum: Σ_s w_s f_s with w_s the product of the decays since step s (debiased);
-        without debiasing, the exponential moving average itself.
+      weighted_sum: Σ_s w_s f_s with w_s the product of the decays since step s.
       total_weight: Σ_s w_s, so the debiased average is ``weighted_sum / total_weight``.
+      average: the raw exponential moving average m_t = β_t m_{t−1} + (1 − β_t) f_t from 0.
       num_updates: the number of updates so far.
     """
 
     weighted_sum: jax.Array
     total_weight: jax.Array
+    average: jax.Array
     num_updates: jax.Array
 
 
@@ -87,12 +88,13 @@ def moving_average(decay: float = 0.9, debias: bool = True, warmup: bool = False
         raise ValueError(f"`decay` must be a number in [0, 1], got {decay!r}.")
 
     def init() -> MovingAverageState:
-        return MovingAverageState(jnp.zeros(()), jnp.zeros(()), jnp.zeros((), jnp.int32))
+        zero = jnp.zeros(())
+        return MovingAverageState(zero, zero, zero, jnp.zeros((), jnp.int32))
 
     def baseline(state: MovingAverageState) -> jax.Array:
         _check_state(state)
         if not debias:
-            return state.weighted_sum
+            return state.average
         safe = jnp.where(state.total_weight > 0, state.total_weight, 1.0)
         return jnp.where(state.total_weight > 0, state.weighted_sum / safe, 0.0)
 
@@ -107,11 +109,12 @@ def moving_average(decay: float = 0.9, debias: bool = True, warmup: bool = False
         value = jax.lax.stop_gradient(value)
         step = state.num_updates.astype(value.dtype)
         rate = jnp.minimum(decay, (1.0 + step) / (10.0 + step)) if warmup else decay
-        if debias:
-            weighted_sum = rate * state.weighted_sum + value
-        else:
-            weighted_sum = rate * state.weighted_sum + (1.0 - rate) * value
-        return MovingAverageState(weighted_sum, rate * state.total_weight + 1.0, state.num_updates + 1)
+        return MovingAverageState(
+            rate * state.weighted_sum + value,
+            rate * state.total_weight + 1.0,
+            rate * state.average + (1.0 - rate) * value,
+            state.num_updates + 1,
+        )
 
     return MovingAverage(init, baseline, update)
 

@@ -23,7 +23,9 @@ GUMBEL_SOFTMAX_REFERENCES = (
 def check_temperature(temperature: Any, method: str, name: str = "temperature") -> None:
     """A temperature must be a positive real (an array is fine, and may be traced)."""
     if isinstance(temperature, (str, bytes, bool)) or temperature is None:
-        raise TypeError(f"method={method!r}: `{name}` must be a positive float, got {temperature!r}.")
+        raise TypeError(
+            f"method={method!r}: `{name}` must be a positive float, got {temperature!r}."
+        )
     try:
         dtype = jnp.result_type(temperature)
     except TypeError:
@@ -31,11 +33,15 @@ def check_temperature(temperature: Any, method: str, name: str = "temperature") 
             f"method={method!r}: `{name}` must be a positive float, got {temperature!r}."
         ) from None
     if not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)):
-        raise TypeError(f"method={method!r}: `{name}` must be a positive float, got {temperature!r}.")
+        raise TypeError(
+            f"method={method!r}: `{name}` must be a positive float, got {temperature!r}."
+        )
     if not isinstance(temperature, jax.core.Tracer):
         value = np.asarray(temperature)
         if not np.all(np.isfinite(value)) or bool(np.any(value <= 0)):
-            raise ValueError(f"method={method!r}: `{name}` must be > 0 and finite, got {temperature!r}.")
+            raise ValueError(
+                f"method={method!r}: `{name}` must be > 0 and finite, got {temperature!r}."
+            )
 
 
 def straight_through_value(hard: jax.Array, soft: jax.Array) -> jax.Array:

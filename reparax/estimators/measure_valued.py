@@ -76,7 +76,9 @@ def _measure_valued(
       Pflug (1996); Mohamed et al. (2020), §6, https://arxiv.org/abs/1906.10652.
     """
     if not isinstance(coupled, bool):
-        raise TypeError(f"method='measure_valued': `coupled` must be True or False, got {coupled!r}.")
+        raise TypeError(
+            f"method='measure_valued': `coupled` must be True or False, got {coupled!r}."
+        )
     batched_f = jax.vmap(f)
     parameters = dist.parameters()
 

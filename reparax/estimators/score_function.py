@@ -90,7 +90,10 @@ def _optimal_baseline_surrogate(dist: Any, per_sample: dict[str, jax.Array]) -> 
     grads = jax.tree.map(coefficient_and_grad, scores)
     leaves = jax.tree.leaves(dist)
     return sum(
-        (linear_probe(leaf, g.reshape(jnp.shape(leaf))) for leaf, g in zip(leaves, jax.tree.leaves(grads))),
+        (
+            linear_probe(leaf, g.reshape(jnp.shape(leaf)))
+            for leaf, g in zip(leaves, jax.tree.leaves(grads))
+        ),
         start=jnp.zeros(()),
     )
 
