@@ -16,6 +16,11 @@ from reparax.control_variates.baselines import (
     moving_average,
 )
 from reparax.control_variates.taylor import delta_method, muprop
+from reparax.control_variates.training import (
+    VarianceTrainer,
+    VarianceTrainerState,
+    variance_trainer,
+)
 
 __all__ = [
     "ControlVariate",
@@ -26,4 +31,7 @@ __all__ = [
     "learned_baseline",
     "moving_average",
     "muprop",
+    "variance_trainer",
+    "VarianceTrainer",
+    "VarianceTrainerState",
 ]
