@@ -98,7 +98,7 @@ def check_supported(method: Estimator, dist: Any) -> None:
 
 
 def check_options(
-    method: Estimator, options: Mapping[str, Any], *, chosen_by: str | None = None
+    method: Estimator, options: Mapping[str, Any], dist: Any, *, chosen_by: str | None = None
 ) -> None:
     """Every option is one the method takes; control-variate options are well formed."""
     from reparax.control_variates._apply import check_coefficient, check_control_variate
@@ -117,6 +117,8 @@ def check_options(
     if options.get("control_variate") is not None:
         check_control_variate(options["control_variate"], method.name)
         check_coefficient(options.get("cv_coefficient", 1.0), method.name)
+        if options["control_variate"].check is not None:
+            options["control_variate"].check(dist)
 
 
 def check_cost(f: Callable, example: jax.Array) -> None:

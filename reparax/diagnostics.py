@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from reparax._api import Estimate, gradient_estimate, resolve_method
-from reparax._checks import check_distribution
+from reparax._checks import check_count, check_distribution
 from reparax.estimator import Estimator
 
 
@@ -77,6 +77,7 @@ def estimator_samples(
     }
     static_options = tuple(sorted((k, v) for k, v in options.items() if k not in array_options))
     check_distribution(dist)
+    check_count("num_estimates", num_estimates)
     dist.check_parameters()  # the concrete values, before they become traced arguments
     return _estimates(
         f,

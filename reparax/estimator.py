@@ -153,7 +153,7 @@ class Estimator:
         _checks.check_key(key)
         _checks.check_count("num_samples", num_samples, minimum=self.min_samples, method=self)
         _checks.check_count("chunk_size", chunk_size, allow_none=True, method=self)
-        _checks.check_options(self, dict(options or {}), chosen_by=chosen_by)
+        _checks.check_options(self, dict(options or {}), dist, chosen_by=chosen_by)
         example = jax.eval_shape(dist.sample, key)
         _checks.check_cost(f, example)
         if self.differentiable_f and _checks.derivative_is_structurally_zero(f, example):

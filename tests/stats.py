@@ -127,7 +127,10 @@ def assert_variance(samples, expected, *, z: float = Z) -> None:
     samples = np.asarray(samples, dtype=np.float64)
     num = samples.shape[0]
     centred = samples - samples.mean(axis=0)
-    var = (centred**2).sum(axis=0) / (num - 1)
+    # ddof 0: where the squared deviations are all equal (a symmetric two-point estimator,
+    # stderr 0) this is the population variance exactly; its bias, −var/T, is far below
+    # z·stderr whenever stderr > 0.
+    var = (centred**2).mean(axis=0)
     m4 = (centred**4).mean(axis=0)
     stderr = np.sqrt(np.maximum(m4 - var**2, 0.0) / num)
     expected = np.broadcast_to(np.asarray(expected, dtype=np.float64), var.shape)

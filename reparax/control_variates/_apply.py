@@ -36,10 +36,13 @@ class ControlVariate(NamedTuple):
       value: ``value(anchor, z)``, h(z; anchor) for one sample ``z``.
       expectation: ``expectation(dist, anchor)``, E_{z ~ dist}[h(z; anchor)], differentiable
         in ``dist``'s parameters.
+      check: ``check(dist)`` raises ``ValueError``/``TypeError`` when the expectation does not
+        exist for ``dist`` (e.g. a Cauchy has no variance); ``None`` for no check.
     """
 
     value: Callable[[Any, jax.Array], jax.Array]
     expectation: Callable[[Any, Any], jax.Array]
+    check: Callable[[Any], None] | None = None
 
 
 def check_control_variate(control_variate: Any, method: str) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from reparax.capabilities import Moments, has_capability
 from reparax.control_variates._apply import ControlVariate
@@ -45,6 +46,28 @@ def muprop(f: Callable[[jax.Array], jax.Array]) -> ControlVariate:
         return f_m + tangent
 
     return ControlVariate(value, expectation)
+
+
+def _check_moments(dist: Any) -> None:
+    """The delta method needs a finite mean and covariance (concrete values are checked)."""
+    if not has_capability(dist, Moments):
+        raise TypeError(
+            "the delta-method control variate needs a distribution with mean() and "
+            f"variance(), got {type(dist).__name__}."
+        )
+    moments = (dist.mean(), dist.variance())
+    if all(_is_concrete(m) for m in moments) and not all(
+        bool(np.all(np.isfinite(np.asarray(m)))) for m in moments
+    ):
+        raise ValueError(
+            f"control_variate=delta_method(f): {type(dist).__name__} has no finite mean or "
+            "variance here (e.g. a Cauchy, or a StudentT with df <= 2), so E[h] does not "
+            "exist; use muprop(f) (first order) or no control variate."
+        )
+
+
+def _is_concrete(x: Any) -> bool:
+    return not isinstance(x, jax.core.Tracer)
 
 
 def _flat_covariance(dist: Any) -> jax.Array:
@@ -108,4 +131,4 @@ def delta_method(f: Callable[[jax.Array], jax.Array]) -> ControlVariate:
         d = jnp.ravel(dist.mean()) - m
         return f_m + grad @ d + 0.5 * (d @ hess @ d + jnp.sum(hess * _flat_covariance(dist)))
 
-    return ControlVariate(value, expectation)
+    return ControlVariate(value, expectation, _check_moments)

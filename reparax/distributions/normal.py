@@ -57,7 +57,9 @@ class Normal(LocationScale):
         (MU is a standard normal: the coupling); uncoupled, p⁻ uses an independent N(0, 1).
         """
         shape, dtype = self.batch_shape, self.dtype
-        loc, scale = jnp.ravel(self.mean()), jnp.ravel(jnp.sqrt(self.variance()))
+        # The scale itself, not √variance: σ² underflows (flushed to 0) for σ ≲ 1e-19.
+        loc = jnp.ravel(self.mean())
+        scale = jnp.ravel(jnp.broadcast_to(self.scale, self.batch_shape))
         k_w, k_w2, k_m, k_u = jax.random.split(key, 4)
         flat_shape = (loc.shape[0],)
         w_plus = weibull_2_sqrt2(k_w, flat_shape, dtype)
