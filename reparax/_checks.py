@@ -119,6 +119,12 @@ def check_options(
         check_coefficient(options.get("cv_coefficient", 1.0), method.name)
         if options["control_variate"].check is not None:
             options["control_variate"].check(dist)
+        if options.get("cv_coefficient") == "optimal" and method.min_samples > 1:
+            raise ValueError(
+                f"method={method.name!r}{chosen}: cv_coefficient='optimal' needs an estimator "
+                "whose samples are independent terms (it reweights each from the others); "
+                f"{method.name} couples its samples. Use a number, or 'score_function'."
+            )
 
 
 def check_cost(f: Callable, example: jax.Array) -> None:

@@ -21,6 +21,9 @@ import reparax as rx
 from reparax import _registry
 from tests.stats import assert_unbiased
 
+# The whole module is the slow tier (about 15 minutes on 2 cores): `pytest -n 2 -m slow`.
+pytestmark = pytest.mark.slow
+
 NUM_ESTIMATES = 1000
 # The built-in estimators (their sample sizes are tuned here; the toy one of conftest.py is
 # covered by the contract suite).

@@ -16,13 +16,14 @@ def test_a_registered_toy_estimator_appears_everywhere_with_no_other_edit():
     assert rx.methods()["toy_loo"] is TOY
     assert "`toy_loo`" in rx.methods_table()
     assert TOY in _registry.auto_candidates()
-    assert ("Normal", "toy_loo") in test_contract.PAIRS
-    dist = rx.Normal(jnp.zeros(2), 1.0)
+    assert ("Bernoulli", "toy_loo") in test_contract.PAIRS
+    dist = rx.Bernoulli(jnp.zeros(2))
     assert "toy_loo" in rx.supported_methods(dist)
+    assert "toy_loo" not in rx.supported_methods(rx.Normal(0.0, 1.0))
     est = rx.gradient_estimate(
         lambda z: jnp.sum(z), dist, jax.random.key(0), method="TOY_LOO", num_samples=4
     )
-    assert est.grad.loc.shape == (2,)
+    assert est.grad.logits.shape == (2,)
 
 
 def test_the_readme_table_is_the_builtin_estimators():

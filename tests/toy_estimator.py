@@ -1,5 +1,6 @@
 """A toy estimator defined outside the package: REINFORCE with the mean of the *other*
-samples' costs as a baseline, written from scratch on the public authoring surface."""
+samples' costs as a baseline, written from scratch on the public authoring surface, for
+finite families (declaring `FiniteClasses` keeps the contract suite's extra pairs to three)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ import jax
 import jax.numpy as jnp
 
 import reparax as rx
-from reparax.capabilities import DistributionLike
+from reparax.capabilities import FiniteClasses
 
 
 def _toy(
     f: Callable[[jax.Array], jax.Array],
-    dist: DistributionLike,
+    dist: FiniteClasses,
     key: jax.Array,
     *,
     num_samples: int = 2,
@@ -36,7 +37,7 @@ toy_score_function = rx.Estimator(
     unbiased=True,
     differentiable_f=False,
     evaluations="1",
-    requires=(DistributionLike,),
+    requires=(FiniteClasses,),
     needs_fixed_support=True,
     min_samples=2,
     auto_rank=99,

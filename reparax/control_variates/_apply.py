@@ -128,10 +128,14 @@ def _optimal(
     expected = jax.grad(lambda d: control_variate.expectation(d, anchor))(anchor)
 
     def combine(a: jax.Array, c_raw: jax.Array, e: jax.Array) -> jax.Array:
-        c = c_raw - e  # zero-mean control terms, (N, *leaf)
-        cross, square = jnp.sum(a * c, 0), jnp.sum(c * c, 0)
-        den = square - c * c  # leave-one-out sums over j ≠ i
-        beta = jnp.where(den > 0, (cross - a * c) / jnp.where(den > 0, den, 1.0), 0.0)
+        c = c_raw - e[None]  # zero-mean control terms, (N, *leaf)
+        cross = jnp.sum(a * c, 0, keepdims=True)
+        square = jnp.sum(c * c, 0, keepdims=True)
+        # Leave-one-out sums over j ≠ i, regularized: where the control terms vanish up to
+        # rounding (an estimator exact for h, e.g. IndeCateR for a linear h), 0/0 would give
+        # a wild β. Any β independent of sample i keeps the estimate unbiased.
+        ridge = 1e-10 * jnp.sum(a * a, 0, keepdims=True) + jnp.finfo(a.dtype).tiny
+        beta = (cross - a * c) / (square - c * c + ridge)
         return jnp.mean(a - jax.lax.stop_gradient(beta) * c, 0)
 
     grads = jax.tree.map(combine, grads_f, grads_h, expected)
