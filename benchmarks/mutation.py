@@ -28,16 +28,20 @@ FILES = [
     "tests/test_control_variates.py",
     "tests/test_gaussian_variance_and_hessian.py",
     "tests/test_power_families.py",
+    "tests/test_cv_every_estimator.py",
+    "tests/test_coupling.py",
 ]
 
 
-def run(method: str, factor: float, workers: int) -> tuple[int, int, float]:
+def run(method: str, factor: float, workers: int, everything: bool) -> tuple[int, int, float]:
     env = dict(os.environ, REPARAX_MUTATION=method, REPARAX_MUTATION_FACTOR=str(factor))
     files = [f for f in FILES if (ROOT / f).exists()]
     command = [sys.executable, "-m", "pytest", "-q", "-p", "tests.mutation_plugin", "-p",
                "no:cacheprovider", "-k", method, *files]  # fmt: skip
     if workers > 1:
         command += ["-n", str(workers)]
+    if everything:  # the slow power tier too (tests/test_power_families.py)
+        command += ["-m", "slow or not slow"]
     start = time.perf_counter()
     out = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
@@ -56,13 +60,16 @@ def main() -> None:
     parser.add_argument("--factor", type=float, default=1.05)
     parser.add_argument("--methods", nargs="*", default=None)
     parser.add_argument("-n", "--workers", type=int, default=2)
+    parser.add_argument(
+        "--all", action="store_true", help="include the slow power tier (about 15 more minutes)"
+    )
     args = parser.parse_args()
     methods = args.methods or [e.name for e in _registry.BUILTIN if e.unbiased]
     rows, start = [], time.perf_counter()
     print(f"gradient × {args.factor}, files: {', '.join(FILES)}")
     print(f"{'method':<16} {'tests run':>9} {'failed':>7} {'killed':>7} {'seconds':>8}")
     for method in methods:
-        ran, failed, seconds = run(method, args.factor, args.workers)
+        ran, failed, seconds = run(method, args.factor, args.workers, args.all)
         killed = failed > 0
         rows.append(killed)
         print(f"{method:<16} {ran:>9} {failed:>7} {'yes' if killed else 'NO':>7} {seconds:>8.1f}")

@@ -143,7 +143,12 @@ DISCRETE = {
 DISCRETE_SAMPLES = 16384
 
 
-@pytest.mark.parametrize("family", DISCRETE)
+# OneHotCategorical shares Categorical's maths (tests/test_cv_every_estimator.py covers the
+# mechanism on bits in the default tier): its cases are in the slow tier.
+@pytest.mark.parametrize(
+    "family",
+    [pytest.param(d, marks=pytest.mark.slow) if "OneHot" in str(d) else d for d in DISCRETE],
+)
 @pytest.mark.parametrize("options", ["muprop", "optimal", "moving_average"])
 def test_score_function_with_control_variates_is_unbiased_discrete(family, options):
     dist, f = DISCRETE[family]
@@ -218,6 +223,9 @@ def _train_control_variate(f, dist, method, cv_params, steps=60, learning_rate=0
     return params
 
 
+# Slow tier (about 2.5 minutes): REBAR and RELAX are also tested with power against
+# enumeration in the default tier (tests/test_discrete_unbiased.py); here, after training.
+@pytest.mark.slow
 @pytest.mark.parametrize("family", DISCRETE)
 @pytest.mark.parametrize("method", ["rebar", "relax"])
 def test_rebar_relax_unbiased_before_and_after_training(family, method):
