@@ -68,8 +68,28 @@ def resolve_method(
     )
 
 
-def _chosen_by(method: Any) -> str | None:
-    return "auto" if isinstance(method, str) and method.lower() == "auto" else None
+def _resolve_and_validate(
+    f: Callable,
+    dist: Any,
+    key: jax.Array,
+    method: str | Estimator,
+    num_samples: int,
+    options: dict[str, Any],
+) -> tuple[Estimator, int | None]:
+    """The estimator and ``chunk_size`` (popped from ``options``), after every check."""
+    estimator = resolve_method(method, dist, num_samples, f, options)
+    chunk_size = options.pop("chunk_size", None)
+    auto = isinstance(method, str) and method.lower() == "auto"
+    estimator.validate(
+        f,
+        dist,
+        key,
+        num_samples=num_samples,
+        chunk_size=chunk_size,
+        options=options,
+        chosen_by="auto" if auto else None,
+    )
+    return estimator, chunk_size
 
 
 def expectation(
@@ -110,17 +130,7 @@ def expectation(
       >>> jax.grad(loss)(jnp.ones(3), jax.random.key(0)).shape
       (3,)
     """
-    estimator = resolve_method(method, dist, num_samples, f, options)
-    chunk_size = options.pop("chunk_size", None)
-    estimator.validate(
-        f,
-        dist,
-        key,
-        num_samples=num_samples,
-        chunk_size=chunk_size,
-        options=options,
-        chosen_by=_chosen_by(method),
-    )
+    estimator, chunk_size = _resolve_and_validate(f, dist, key, method, num_samples, options)
     return estimator.surrogate(
         f, dist, key, num_samples=num_samples, chunk_size=chunk_size, **options
     )
@@ -157,18 +167,8 @@ def gradient_estimate(
       >>> est.grad.loc.shape
       (3,)
     """
-    estimator = resolve_method(method, dist, num_samples, f, options)
-    chunk_size = options.pop("chunk_size", None)
     # Validated once, while the parameters are still concrete (before value_and_grad).
-    estimator.validate(
-        f,
-        dist,
-        key,
-        num_samples=num_samples,
-        chunk_size=chunk_size,
-        options=options,
-        chosen_by=_chosen_by(method),
-    )
+    estimator, chunk_size = _resolve_and_validate(f, dist, key, method, num_samples, options)
 
     def objective(d: Any) -> jax.Array:
         return estimator.surrogate(
