@@ -144,7 +144,10 @@ def reference_gradient(name):
                 if hasattr(frozen, "pmf"):
                     sides.append(frozen.expect(g, maxcount=10000, tolerance=1e-13))
                 else:
-                    sides.append(frozen.expect(g, epsabs=1e-13, epsrel=1e-12, limit=400))
+                    # scipy's Gumbel density overflows exp() far in its left tail, where it
+                    # is 0 anyway: not an error of the reference.
+                    with np.errstate(over="ignore"):
+                        sides.append(frozen.expect(g, epsabs=1e-13, epsrel=1e-12, limit=400))
             grads[field][i] = A[i] * (sides[0] - sides[1]) / (2 * h)
     return grads
 
@@ -158,7 +161,17 @@ def cost(name):
 # num_samples per estimate (1000 estimates each) that gives every coordinate power with a
 # margin (5 stderr well under 5% of |exact|, so a gradient scaled by 1.05 fails)
 SAMPLES = {"pathwise": 256, "score_function": 8192, "rloo": 8192, "measure_valued": 1024}
-OVERRIDES = {}
+# (method, family) -> (num_samples, num_estimates) where the defaults fall short of power.
+OVERRIDES = {("pathwise", "Cauchy"): (256, 2000)}
+# Found by this tier and not fixed yet: non-finite score-function/measure-valued estimates of
+# the shape parameter (a sample that rounds onto the support's edge). Kept failing on purpose.
+KNOWN_BUGS = {
+    ("score_function", "Weibull"),
+    ("rloo", "Weibull"),
+    ("measure_valued", "Weibull"),
+    ("score_function", "Kumaraswamy"),
+    ("rloo", "Kumaraswamy"),
+}
 
 
 def _cases():
@@ -166,7 +179,14 @@ def _cases():
         dist = family(**{k: jnp.asarray(v) for k, v in defaults.items()}, **extra)
         for method in rx.supported_methods(dist):
             if method in UNBIASED:
-                yield pytest.param(method, name, id=f"{method}-{name}")
+                marks = (
+                    pytest.mark.xfail(
+                        strict=True, reason="BUG: non-finite estimates of the shape gradient"
+                    )
+                    if (method, name) in KNOWN_BUGS
+                    else ()
+                )
+                yield pytest.param(method, name, id=f"{method}-{name}", marks=marks)
 
 
 @pytest.mark.parametrize("method,name", list(_cases()))
@@ -178,8 +198,8 @@ def test_unbiased_on_family(method, name):
         dist,
         jax.random.key(61),
         method=method,
-        num_estimates=NUM_ESTIMATES,
-        num_samples=OVERRIDES.get((method, name), SAMPLES[method]),
+        num_estimates=OVERRIDES.get((method, name), (0, NUM_ESTIMATES))[1],
+        num_samples=OVERRIDES.get((method, name), (SAMPLES[method], 0))[0],
     )
     for field, exact in reference_gradient(name).items():
         if field == "df":  # |∂/∂df| ≈ 0.003–0.01: no feasible size has power (a known gap)
@@ -214,7 +234,9 @@ def test_unbiased_on_dirichlet(method):
         num_samples=DIRICHLET_SAMPLES[method],
     )
     exact = jax.grad(_dirichlet_exact)(ALPHA)
-    assert_unbiased(est.grad.concentration, exact, label=method)
+    # One coordinate is near 0 (∂/∂α = −0.0027, against up to ~0.3 elsewhere): an absolute
+    # resolution of 0.001 is stated for it (within the helper's limit of 5% of max |exact|).
+    assert_unbiased(est.grad.concentration, exact, floor=1e-3, label=method)
 
 
 def test_von_mises_reference_is_the_closed_form():
