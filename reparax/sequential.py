@@ -67,7 +67,7 @@ Example:
     >>> keys = jax.random.split(jax.random.key(0), 16)
     >>> objective = lambda logits: jnp.mean(jax.vmap(episode, (None, 0))(logits, keys))
     >>> grad = jax.jit(jax.grad(objective))(logits)   # the reward-to-go policy gradient
-    >>> grad.shape, jax.hessian(objective)(logits).shape
+    >>> grad.shape, jax.jit(jax.hessian(objective))(logits).shape
     ((2, 2), (2, 2, 2, 2))
 
 References:
@@ -85,7 +85,7 @@ References:
 from __future__ import annotations
 
 import numbers
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -96,7 +96,11 @@ from reparax.capabilities import Reparameterized, has_capability
 from reparax.distributions._base import Distribution
 
 #: ``method=`` values of :func:`sample_node`, lower-case, with their canonical name.
-_METHODS = {"score_function": "score_function", "reinforce": "score_function", "pathwise": "pathwise"}
+_METHODS = {
+    "score_function": "score_function",
+    "reinforce": "score_function",
+    "pathwise": "pathwise",
+}
 
 
 def _magic_box(log_prob: jax.Array) -> jax.Array:
@@ -211,7 +215,7 @@ def sample_node(
                 f"sample_node: method='pathwise' needs a reparameterized family (with "
                 f"`rsample`); {family} has none: use method='score_function'."
             )
-        return state, dist.rsample(key)
+        return state, cast(Reparameterized, dist).rsample(key)
     if not dist.fixed_support:
         hint = dist.capability_hints.get("fixed_support", "")
         raise ValueError(
@@ -304,8 +308,10 @@ def _real(name: str, value: Any) -> jax.Array:
     dtype = getattr(value, "dtype", None)
     if dtype is None and isinstance(value, numbers.Real):
         dtype = jnp.result_type(value)
-    if isinstance(value, bool) or dtype is None or not (
-        jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)
+    if (
+        isinstance(value, bool)
+        or dtype is None
+        or not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer))
     ):
         raise TypeError(
             f"`{name}` must be a real number or array, got {type(value).__name__} {value!r}."
