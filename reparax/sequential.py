@@ -42,7 +42,11 @@ so λ = 1 (the default) is plain DiCE, □(wₖ) − □(wₖ₋₁) telescoping
 unbiased derivatives of every order. λ < 1 shrinks the cross terms of choices k − j steps
 apart by λ^{k−j}: lower variance, but **biased** second and higher derivatives (the first
 derivative stays unbiased). Baselines never bias any order as long as bₖ does not depend on
-zₖ or later choices: given the past, E[∇ⁿ□(lₖ)] = ∇ⁿ Σ p = 0 for n ≥ 1.
+zₖ or later choices: Dₖ = □(λwₖ₋₁)(□(lₖ) − 1), and given the past E[∇ⁿ□(lₖ)] = ∇ⁿ Σ p = 0
+for n ≥ 1.
+
+The box is DiCE's original exp(x − ⊥x), not ``reparax.estimators._dice.magic_box``, whose
+constant primal loses its derivatives inside ``lax.scan`` (see :func:`_magic_box`).
 
 Example:
   A rollout of a 2-state, 2-action MDP in ``lax.scan``, one key per step::
@@ -107,12 +111,12 @@ def _magic_box(log_prob: jax.Array) -> jax.Array:
     """DiCE's □(l) = exp(l − stop_gradient(l)) in its original form: value 1, derivative
     □(l)·∇l to every order, by ordinary autodiff.
 
-    Not ``reparax.estimators._dice.magic_box``: that ``custom_jvp`` returns a constant 1 as
-    its primal, and inside ``lax.scan`` JAX linearizes it through that constant, so the
-    residual □ loses its own derivative (second derivatives come out 0) and, under ``vmap``,
-    gradients come out multiplied by the batch size (JAX 0.10; shown by
-    ``tests/test_sequential.py::test_library_magic_box_inside_scan``). Every node here runs
-    inside the user's scan, so it needs a box whose primal is differentiable itself.
+    Not ``reparax.estimators._dice.magic_box``: that ``custom_jvp``, whose primal is the
+    constant 1, gives wrong derivatives inside ``lax.scan`` (seen with JAX 0.10: second
+    derivatives come out 0 and, under ``vmap``, gradients come out multiplied by the batch
+    size; pinned by ``tests/test_sequential.py::test_library_magic_box_inside_scan``). Every
+    node here runs inside the user's scan, so it needs a box whose primal carries its
+    derivatives itself.
     """
     return jnp.exp(log_prob - jax.lax.stop_gradient(log_prob))
 
@@ -231,7 +235,7 @@ def sample_node(
     discounted = jax.lax.stop_gradient(state.discount) * state.log_weight
     log_weight = discounted + log_prob
     # D = □(w) − □(λ w_old): value exactly 0 and derivative ∇l, so the weight's value stays 1
-    # and its first derivative is the plain score sum whatever λ (Farquhar et al. 2019, §5).
+    # and its first derivative is the plain score sum whatever λ (Farquhar et al. 2019).
     weight = state.weight + (_magic_box(log_weight) - _magic_box(discounted))
     # astype keeps the scan carry's dtype fixed when a family computes in another precision.
     new_state = DiceState(log_weight, weight.astype(dtype), state.weight, state.discount)
@@ -262,11 +266,19 @@ def cost_node(state: DiceState, cost: Any) -> jax.Array:
 def baseline_node(state: DiceState, baseline: Any) -> jax.Array:
     """The surrogate term of a baseline b for the latest choice: ``−⊥(b) · (W − W_prev)``.
 
-    Value 0. It subtracts b from the cost-to-go that multiplies the latest choice's score
-    (at every derivative order, Loaded DiCE's advantage form), which reduces variance
-    without bias provided b does not depend on that choice or on later ones (a value
-    function of the state it was drawn in, say). b is held fixed (``stop_gradient``): a
-    learned baseline is trained by its own loss.
+    Value 0. It subtracts b from the cost-to-go that multiplies the latest choice's score,
+    at every derivative order (Loaded DiCE's advantage form): unbiased provided b does not
+    depend on that choice or on later ones (a value function of the state it was drawn in,
+    say), and a variance reduction when b tracks the cost-to-go. b is held fixed
+    (``stop_gradient``): a learned baseline is trained by its own loss.
+
+    At λ = 1 the term is ⊥(b)·□(wₖ₋₁)(1 − □(lₖ)). Mao et al.'s (1 − □(lₖ))·b has the same
+    first derivative but leaves the cross terms ∇lⱼ∇lₖᵀ (j < k) of the second derivative
+    without baseline; this form baselines them too (Farquhar et al. 2019).
+
+    An advantage estimate Aₖ computed after the rollout (GAE, say) enters Loaded DiCE as
+    Dₖ·Aₖ with Dₖ = ``state.weight − state.previous_weight`` recorded at step k; this
+    function is that term for Aₖ = −b.
 
     Args:
       state: the :class:`DiceState` right after the choice that b is a baseline for.

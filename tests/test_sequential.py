@@ -26,9 +26,10 @@ from reparax.sequential import DiceState, baseline_node, cost_node, dice_init, s
 from tests.stats import assert_unbiased, assert_variance, assert_variance_lower
 
 # -- the MDP ---------------------------------------------------------------------------------
-# Chosen (by enumerating the estimators' exact variances over a few hundred random MDPs) so
+# Chosen (by enumerating the estimators' exact variances over ~200 random MDPs) so
 # that every gradient coordinate and both diagonal blocks of the Hessian are large enough for
-# 5 standard errors to be below 5% of them with 2¹⁶ episodes.
+# 5 standard errors to be below 5% of them with 2¹⁷ episodes (the Hessian with the value
+# baseline needs ≈ 80 000; the others 20 000 to 40 000).
 
 HORIZON = 3
 INITIAL = jnp.array([0.5, 0.5])
@@ -208,8 +209,8 @@ def loaded_dice_objective(theta, states, actions, discount, values=NO_BASELINE):
     """Σₜ rₜ + Σₜ (□(wₜ) − □(wₜ − lₜ)) Aₜ with wₜ = Σ_{j≤t} λ^{t−j} lⱼ, as in the paper."""
     logs = jax.nn.log_softmax(theta, axis=-1)[states, actions]
     t, j = np.arange(HORIZON)[:, None], np.arange(HORIZON)[None, :]
-    powers = np.where(j <= t, float(discount) ** np.maximum(t - j, 0), 0.0)
-    w = jnp.asarray(powers, logs.dtype) @ logs
+    powers = jnp.where(j <= t, jnp.asarray(discount, logs.dtype) ** np.maximum(t - j, 0), 0.0)
+    w = powers @ logs
     adv = advantages(states, actions, values)
     return jnp.sum(REWARDS[states, actions]) + jnp.sum((exp_box(w) - exp_box(w - logs)) * adv)
 
@@ -245,6 +246,29 @@ def hand(fn, run, *args):
     """``fn(states, actions, *args)`` on each recorded trajectory of ``run``, stacked."""
     states, actions = jnp.asarray(run["states"]), jnp.asarray(run["actions"])
     return np.asarray(jax.jit(jax.vmap(lambda s, a: fn(s, a, *args)))(states, actions))
+
+
+@jax.jit
+@functools.partial(jax.vmap, in_axes=(0, 0, None, None))
+def by_hand(states, actions, discount, values):
+    """Everything the fixed-trajectory tests compare with, compiled once (λ and the
+    baselines traced): the return, the reward-to-go gradient, the Hessian of Loaded DiCE's
+    objective and its formula, and plain DiCE's value, gradient and Hessian."""
+
+    def plain(theta):
+        return plain_dice_objective(theta, states, actions, values)
+
+    shape = (NUM_PARAMS, NUM_PARAMS)
+    definition = jax.hessian(loaded_dice_objective)(THETA, states, actions, discount, values)
+    return {
+        "return": jnp.sum(REWARDS[states, actions]),
+        "reward_to_go": reward_to_go_gradient(THETA, states, actions, values),
+        "definition": definition.reshape(shape),
+        "formula": loaded_dice_hessian(THETA, states, actions, discount, values),
+        "plain_value": plain(THETA),
+        "plain_grad": jax.grad(plain)(THETA).reshape(NUM_PARAMS),
+        "plain_hessian": jax.hessian(plain)(THETA).reshape(shape),
+    }
 
 
 # -- unbiasedness against the enumerated gradient and Hessian ------------------------------
@@ -317,15 +341,12 @@ def test_derivatives_match_loaded_dice_by_hand(discount, baseline):
     (whatever λ); Hessian = Loaded DiCE's objective differentiated by JAX, AND its formula."""
     values = VALUES if baseline else NO_BASELINE
     run = first_episodes(discount, baseline)
+    expected = by_hand(run["states"], run["actions"], discount, values)
     tol = {"rtol": 1e-5, "atol": 1e-6}
-    np.testing.assert_allclose(run["value"], hand(lambda s, a: REWARDS[s, a].sum(), run), **tol)
-    rtg = hand(lambda s, a: reward_to_go_gradient(THETA, s, a, values), run)
-    np.testing.assert_allclose(run["grad"], rtg, **tol)
-    definition = jax.hessian(loaded_dice_objective)
-    by_definition = hand(lambda s, a: definition(THETA, s, a, discount, values), run)
-    np.testing.assert_allclose(run["hessian"], by_definition.reshape(-1, 4, 4), **tol)
-    formula = hand(lambda s, a: loaded_dice_hessian(THETA, s, a, discount, values), run)
-    np.testing.assert_allclose(run["hessian"], formula, **tol)
+    np.testing.assert_allclose(run["value"], expected["return"], **tol)
+    np.testing.assert_allclose(run["grad"], expected["reward_to_go"], **tol)
+    np.testing.assert_allclose(run["hessian"], expected["definition"], **tol)
+    np.testing.assert_allclose(run["hessian"], expected["formula"], **tol)
 
 
 @pytest.mark.parametrize("baseline", [False, True], ids=["plain", "baseline"])
@@ -334,11 +355,9 @@ def test_discount_one_is_plain_dice(baseline):
     box of all earlier log-probabilities; each baseline times □(before) − □(up to t))."""
     values = VALUES if baseline else NO_BASELINE
     run = first_episodes(1.0, baseline)
-    tol = {"rtol": 1e-5, "atol": 1e-6}
-    for name, derivative in (("value", lambda f: f), ("grad", jax.grad), ("hessian", jax.hessian)):
-        plain = derivative(lambda th, s, a: plain_dice_objective(th, s, a, values))
-        expected = hand(lambda s, a: plain(THETA, s, a), run)  # noqa: B023
-        np.testing.assert_allclose(run[name], expected.reshape(run[name].shape), **tol)
+    expected = by_hand(run["states"], run["actions"], 1.0, values)
+    for name in ("value", "grad", "hessian"):
+        np.testing.assert_allclose(run[name], expected["plain_" + name], rtol=1e-5, atol=1e-6)
 
 
 def test_value_baseline_cancels_a_constant_added_to_every_cost():
@@ -400,14 +419,40 @@ def mixed_exact(params):
     return jnp.sum(w * inner)
 
 
+def mixed_derivatives(params, key, order):
+    """Value and gradient (order 1), and the Hessian (order 2), of one mixed program."""
+    if order == 1:
+        return jax.value_and_grad(mixed_program)(params, key)
+
+    def grad_and_value(p):
+        value, grad = jax.value_and_grad(mixed_program)(p, key)
+        return grad, value
+
+    hessian, value = jax.jacfwd(grad_and_value, has_aux=True)(params)
+    return value, hessian.ravel()
+
+
+MIXED_PARAMS = jnp.array([0.4, -0.3])
+MIXED_KEYS = jax.random.split(jax.random.key(9), 2**17)
+
+
 def test_pathwise_choice_feeding_a_score_function_choice_is_unbiased():
-    params = jnp.array([0.4, -0.3])
-    keys = jax.random.split(jax.random.key(9), 2**17)
-    run = jax.jit(jax.vmap(jax.value_and_grad(mixed_program), (None, 0)))
-    values, grads = run(params, keys)
-    exact_value, exact_grad = jax.value_and_grad(mixed_exact)(params)
+    run = jax.jit(jax.vmap(lambda k: mixed_derivatives(MIXED_PARAMS, k, 1)))
+    values, grads = run(MIXED_KEYS)
+    exact_value, exact_grad = jax.value_and_grad(mixed_exact)(MIXED_PARAMS)
     assert_unbiased(values, exact_value, label="mixed program value")
     assert_unbiased(grads, exact_grad, label="mixed program gradient")
+
+
+@pytest.mark.slow
+def test_pathwise_then_score_function_hessian_is_unbiased():
+    run = jax.jit(jax.vmap(lambda k: mixed_derivatives(MIXED_PARAMS, k, 2)))
+    _, hessians = run(MIXED_KEYS)
+    exact = np.asarray(jax.hessian(mixed_exact)(MIXED_PARAMS), np.float64).ravel()
+    # ∂²/∂μ² and ∂²/∂μ∂θ at 5% of themselves; ∂²/∂θ² (0.037) to the floor of 5% of the largest.
+    assert_unbiased(hessians[:, :3], exact[:3], label="mixed program Hessian")
+    largest = np.max(np.abs(exact))
+    assert_unbiased(hessians, exact, floor=0.05 * largest, label="mixed program Hessian")
 
 
 # -- jit, vmap, scan ------------------------------------------------------------------------------
@@ -461,20 +506,29 @@ def test_state_is_a_fixed_pytree_of_scalars():
 @pytest.mark.xfail(
     strict=True,
     reason="reparax.estimators._dice.magic_box (custom_jvp with a constant primal) loses its "
-    "own derivative inside lax.scan: second derivatives come out 0. reparax.sequential uses "
-    "the exp form; when this passes, it may switch to the shared box.",
+    "own derivative inside lax.scan: second derivatives come out 0 (and vmapped gradients "
+    "are multiplied by the batch size). reparax.sequential uses the exp form; when this "
+    "passes, it may switch to the shared box.",
 )
 def test_library_magic_box_inside_scan():
-    def program(theta, box):
+    def program(theta, box, xs):
         def step(w, x):
             w = w + theta * x
             return w, box(w)
 
-        return jax.lax.scan(step, jnp.zeros(()), jnp.array([1.0, 2.0]))[1].sum()
+        return jax.lax.scan(step, jnp.zeros(()), xs)[1].sum()
 
-    expected = jax.hessian(program)(1.0, exp_box)  # 1² + 3² = 10
+    # Under vmap over episodes the gradient is multiplied by the batch size: 3 × (1 + 3).
+    xs = jnp.array([1.0, 2.0])
+    episodes_xs = jnp.stack([xs] * 3)
+    batch = lambda theta: jnp.sum(
+        jax.vmap(lambda x: program(theta, library_magic_box, x))(episodes_xs)
+    )
+    np.testing.assert_allclose(jax.grad(batch)(1.0), 3 * (1.0 + 3.0), rtol=1e-6)
+    # And the second derivative is lost: 1² + 3² = 10 with the exp form.
+    expected = jax.hessian(program)(1.0, exp_box, xs)
     np.testing.assert_allclose(expected, 10.0, rtol=1e-6)
-    np.testing.assert_allclose(jax.hessian(program)(1.0, library_magic_box), expected)
+    np.testing.assert_allclose(jax.hessian(program)(1.0, library_magic_box, xs), expected)
 
 
 # -- errors ---------------------------------------------------------------------------------------
