@@ -122,9 +122,32 @@ def _score_function_by_hand(params, psi):
     return jax.tree.map(lambda g: jnp.mean(g, 0), jax.vmap(one)(samples))
 
 
-@pytest.mark.parametrize("method", ["rebar", "relax", "score_function"])
+def linear_control_variate(psi, x):
+    """h(z) = Σ W_ψ(x) ⊙ z with E_q[h] = Σ W_ψ(x) ⊙ σ(logits): a learned, x-dependent control
+    variate for rloo (whose leave-one-out baseline already absorbs any constant baseline)."""
+    weights = psi["w"][None] * x  # (3, 2): one coefficient per bit, from its data point
+
+    return rx.control_variates.ControlVariate(
+        value=lambda anchor, z: jnp.sum(weights * z),
+        expectation=lambda dist, anchor: jnp.sum(weights * dist.mean()),
+    )
+
+
+def _rloo_surrogate(params, psi):
+    """RLOO on f − h plus E[h], written with the raw estimator function."""
+    f, dist = MODEL(params)
+    cv = linear_control_variate(psi, X)
+    corrected = lambda z: f(z) - cv.value(None, z)  # noqa: E731
+    return rx.rloo.fn(corrected, dist, KEY, num_samples=3) + cv.expectation(dist, None)
+
+
+@pytest.mark.parametrize("method", ["rebar", "relax", "score_function", "rloo"])
 def test_cv_grad_equals_hand_written_double_backprop(method):
-    if method == "score_function":
+    if method == "rloo":
+        cv_params = {"w": jnp.array([0.3, -0.2])}
+        ghat, want_cv = hand_double_backprop(_rloo_surrogate, PARAMS, cv_params)
+        options = {"to_options": lambda psi: {"control_variate": linear_control_variate(psi, X)}}
+    elif method == "score_function":
         cv_params = {"w": jnp.array([0.3, -0.2]), "b": jnp.array(0.5)}
         ghat, want_cv = jax.jit(
             lambda psi: (

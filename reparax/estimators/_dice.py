@@ -51,7 +51,8 @@ def dice_surrogate(
     """mean_i □(l_i)(f_i − b_i) + b_i: value mean f, derivatives the score-function ones.
 
     The baseline is held fixed. With ``trainable_baseline``, the zero-valued term
-    mean_i (1 − □(l_i))(b_i − stop_gradient(b_i)) (Mao et al. 2019's baseline form) is added:
+    mean_i (1 − □(l_i))(b_i − stop_gradient(b_i)) is added (in the style of the baseline term
+    (1 − □(l)) b of Mao et al. 2019, arXiv:1809.05520):
     its first derivative is exactly 0 (both factors vanish), so ĝ is unchanged, while its
     mixed derivative in the baseline's own parameters ψ is −∇log p(z_i) ∂b_i/∂ψ = ∂ĝ/∂ψ,
     which ``rx.variance_gradient`` needs to train a learned baseline. Second derivatives in θ
