@@ -22,6 +22,7 @@ Each estimator is one :class:`Estimator` value in its own module; one ordered tu
 
 from reparax import capabilities, constraints, control_variates, diagnostics, problems
 from reparax._api import Estimate, expectation, gradient_estimate, resolve_method
+from reparax._keyed import KeyedCost, with_key
 from reparax._order import DerivativeOrderError
 from reparax._registry import methods, methods_table, register, supported_methods, unregister
 from reparax._variance import variance_gradient
@@ -101,6 +102,7 @@ __all__ = [
     "Distribution",
     "Estimate",
     "Estimator",
+    "KeyedCost",
     "Trainable",
     "MultivariateNormalTriL",
     "Normal",
@@ -141,4 +143,5 @@ __all__ = [
     "supported_methods",
     "unregister",
     "variance_gradient",
+    "with_key",
 ]

@@ -9,6 +9,7 @@ import jax
 
 from reparax import _registry
 from reparax._checks import check_count, check_distribution, derivative_is_structurally_zero
+from reparax._keyed import bind_key
 from reparax.estimator import Estimator
 
 #: The most f-evaluations per sample ``method="auto"`` accepts (exact enumeration of a joint
@@ -50,7 +51,7 @@ def resolve_method(
     check_count("num_samples", num_samples)
     options = options or {}
     flat = f is not None and derivative_is_structurally_zero(
-        f, jax.eval_shape(lambda: dist.sample(jax.random.key(0)))
+        bind_key(f, jax.random.key(0)), jax.eval_shape(lambda: dist.sample(jax.random.key(0)))
     )
     for candidate in _registry.auto_candidates():
         if (
@@ -75,21 +76,22 @@ def _resolve_and_validate(
     method: str | Estimator,
     num_samples: int,
     options: dict[str, Any],
-) -> tuple[Estimator, int | None]:
-    """The estimator and ``chunk_size`` (popped from ``options``), after every check."""
+) -> tuple[Estimator, dict[str, Any]]:
+    """The estimator and the common options (``chunk_size``, ``plates``: popped from
+    ``options``), after every check."""
     estimator = resolve_method(method, dist, num_samples, f, options)
-    chunk_size = options.pop("chunk_size", None)
+    common = {"chunk_size": options.pop("chunk_size", None), "plates": options.pop("plates", 0)}
     auto = isinstance(method, str) and method.lower() == "auto"
     estimator.validate(
         f,
         dist,
         key,
         num_samples=num_samples,
-        chunk_size=chunk_size,
         options=options,
         chosen_by="auto" if auto else None,
+        **common,
     )
-    return estimator, chunk_size
+    return estimator, common
 
 
 def expectation(
@@ -110,14 +112,17 @@ def expectation(
 
     Args:
       f: maps ONE sample to a scalar (reparax maps it over samples); it may close over
-        parameters, whose gradients flow as usual.
+        parameters, whose gradients flow as usual. With ``plates=k`` it returns one cost per
+        element of the leading ``k`` batch axes instead (a minibatch: each element's gradient
+        reads its own cost only; the value is the sum over elements). Wrapped in
+        ``rx.with_key``, it is called ``f(z, key)`` with a per-sample key of its own.
       dist: a reparax distribution, e.g. ``rx.Normal(loc, scale)``.
       key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
       method: a name from ``rx.methods()`` (case-insensitive), an alias, an
         ``rx.Estimator`` value, or ``"auto"``.
       num_samples: number of Monte Carlo samples (Python int).
-      **options: method options, e.g. ``chunk_size``, ``baseline``, ``temperature``,
-        ``control_variate``.
+      **options: method options, e.g. ``chunk_size``, ``plates``, ``baseline``,
+        ``temperature``, ``control_variate``.
 
     Returns:
       A scalar.
@@ -130,10 +135,8 @@ def expectation(
       >>> jax.grad(loss)(jnp.ones(3), jax.random.key(0)).shape
       (3,)
     """
-    estimator, chunk_size = _resolve_and_validate(f, dist, key, method, num_samples, options)
-    return estimator.surrogate(
-        f, dist, key, num_samples=num_samples, chunk_size=chunk_size, **options
-    )
+    estimator, common = _resolve_and_validate(f, dist, key, method, num_samples, options)
+    return estimator.surrogate(f, dist, key, num_samples=num_samples, **common, **options)
 
 
 def gradient_estimate(
@@ -168,12 +171,10 @@ def gradient_estimate(
       (3,)
     """
     # Validated once, while the parameters are still concrete (before value_and_grad).
-    estimator, chunk_size = _resolve_and_validate(f, dist, key, method, num_samples, options)
+    estimator, common = _resolve_and_validate(f, dist, key, method, num_samples, options)
 
     def objective(d: Any) -> jax.Array:
-        return estimator.surrogate(
-            f, d, key, num_samples=num_samples, chunk_size=chunk_size, **options
-        )
+        return estimator.surrogate(f, d, key, num_samples=num_samples, **common, **options)
 
     value, grad = jax.value_and_grad(objective)(dist)
     return Estimate(value, grad)

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 import jax
 import jax.numpy as jnp
 
+from reparax._keyed import is_keyed
+from reparax._plates import cost_shape_error
 from reparax.distributions._base import Distribution
 
 if TYPE_CHECKING:
@@ -109,7 +111,7 @@ def check_options(
             takes = sorted(method.options) + (
                 ["control_variate", "cv_coefficient"] if method.accepts_control_variate else []
             )
-            known = ["num_samples", "chunk_size", *takes]
+            known = ["num_samples", "chunk_size", "plates", *takes]
             raise TypeError(
                 f"method={method.name!r}{chosen} has no option `{option}`."
                 f"{did_you_mean(option, known)} Its options: {', '.join(known)}."
@@ -127,20 +129,21 @@ def check_options(
             )
 
 
-def check_cost(f: Callable, example: jax.Array) -> None:
-    """``f`` maps ONE sample to a scalar; checked abstractly with ``jax.eval_shape``."""
+def check_cost(f: Callable, example: jax.Array, plate_shape: tuple[int, ...] = ()) -> None:
+    """``f`` maps ONE sample to a scalar (or, with plates, to one cost per plate element);
+    checked abstractly with ``jax.eval_shape``. A keyed ``f`` (``rx.with_key``) gets a key."""
     if not callable(f):
         raise TypeError(f"`f` must be a callable mapping one sample to a scalar, got {f!r}.")
-    out = jax.eval_shape(f, jax.ShapeDtypeStruct(example.shape, example.dtype))
+    sample = jax.ShapeDtypeStruct(example.shape, example.dtype)
+    if is_keyed(f):
+        out = jax.eval_shape(f, sample, jax.random.key(0))
+    else:
+        out = jax.eval_shape(f, sample)
     shape = getattr(out, "shape", None)
-    if shape != ():
-        raise ValueError(
-            f"`f` must map one sample (shape {example.shape}) to a scalar, but it returned "
-            f"shape {shape}; reparax maps f over samples itself, so reduce inside f "
-            "(e.g. jnp.sum)."
-        )
+    if shape != plate_shape:
+        raise cost_shape_error(shape, tuple(example.shape), plate_shape)
     if not jnp.issubdtype(out.dtype, jnp.floating):
-        raise TypeError(f"`f` must return a floating-point scalar, got dtype {out.dtype}.")
+        raise TypeError(f"`f` must return floating-point costs, got dtype {out.dtype}.")
 
 
 def _depends(jaxpr: Any, inputs: list[bool]) -> list[bool]:

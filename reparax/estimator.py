@@ -24,7 +24,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from reparax import _checks
+from reparax import _checks, _plates
+from reparax._keyed import bind_key, is_keyed
 from reparax._order import limit_order
 from reparax.capabilities import has_capability
 from reparax.control_variates._apply import apply_control_variate
@@ -48,7 +49,7 @@ def _one_evaluation(dist: Any) -> int:
 
 
 #: Options every estimator takes; the rest are the estimator's own (its ``fn`` signature).
-COMMON_OPTIONS = ("num_samples", "chunk_size")
+COMMON_OPTIONS = ("num_samples", "chunk_size", "plates")
 #: Options of the control-variate mechanism, accepted where ``accepts_control_variate``.
 CONTROL_VARIATE_OPTIONS = ("control_variate", "cv_coefficient")
 
@@ -79,6 +80,7 @@ class Estimator:
       accepts_control_variate: whether ``control_variate=``/``cv_coefficient=`` apply (the
         estimator is linear in f and unbiased for any integrand).
       trainable: its own trainable control-variate parameters, for ``rx.variance_gradient``.
+      accepts_keyed_f: whether ``f`` may take the per-sample key (``rx.with_key``).
     """
 
     name: str
@@ -96,6 +98,7 @@ class Estimator:
     max_order: int | None = None
     accepts_control_variate: bool = False
     trainable: Trainable | None = None
+    accepts_keyed_f: bool = True
 
     def __post_init__(self) -> None:
         if self.auto_rank is not None and not self.unbiased:
@@ -143,6 +146,7 @@ class Estimator:
         *,
         num_samples: Any,
         chunk_size: Any = None,
+        plates: Any = 0,
         options: Mapping[str, Any] | None = None,
         chosen_by: str | None = None,
     ) -> None:
@@ -153,15 +157,29 @@ class Estimator:
         _checks.check_key(key)
         _checks.check_count("num_samples", num_samples, minimum=self.min_samples, method=self)
         _checks.check_count("chunk_size", chunk_size, allow_none=True, method=self)
-        _checks.check_options(self, dict(options or {}), dist, chosen_by=chosen_by)
+        _plates.check_plates(plates, dist)
+        options = dict(options or {})
+        _checks.check_options(self, options, dist, chosen_by=chosen_by)
+        if plates and options.get("control_variate") is not None:
+            raise ValueError(
+                f"method={self.name!r}: `control_variate` is not supported with `plates` (the "
+                "control variate would see one element's sample); use a baseline, or no plates."
+            )
+        if is_keyed(f) and not self.accepts_keyed_f:
+            keyed = [e.name for e in _registry_estimators() if e.accepts_keyed_f]
+            raise ValueError(
+                f"method={self.name!r} cannot give f its key (rx.with_key): its control "
+                f"variate evaluates f outside the sample's key. Methods that can: "
+                f"{', '.join(keyed)}."
+            )
         example = jax.eval_shape(dist.sample, key)
-        _checks.check_cost(f, example)
-        if self.differentiable_f and _checks.derivative_is_structurally_zero(f, example):
-            from reparax._registry import estimators
-
+        plate_shape = tuple(dist.batch_shape)[:plates]
+        _checks.check_cost(f, example, plate_shape)
+        cost = bind_key(f, jax.random.key(0))
+        if self.differentiable_f and _checks.derivative_is_structurally_zero(cost, example):
             alternatives = [
                 e.name
-                for e in estimators()
+                for e in _registry_estimators()
                 if e.unbiased and not e.differentiable_f and e.supports(dist)
             ]
             raise ValueError(
@@ -179,6 +197,7 @@ class Estimator:
         *,
         num_samples: int,
         chunk_size: int | None = None,
+        plates: int = 0,
         guard_order: bool = True,
         **options: Any,
     ) -> jax.Array:
@@ -192,7 +211,29 @@ class Estimator:
         dist = dist.checked()
         if math.prod(dist.batch_shape) == 0:
             # No random element: E[f] = f(the empty sample), and no parameter affects it.
-            return jnp.mean(jax.vmap(f)(dist.sample(key, (num_samples,))))
+            keys = jax.random.split(key, num_samples)
+            empty = dist.sample(key, (num_samples,))
+            values = jax.vmap(lambda z, k: bind_key(f, k)(z))(empty, keys)
+            return jnp.mean(jnp.sum(values.reshape(num_samples, -1), -1))
+
+        def single(f: Callable, dist: Any, key: jax.Array) -> jax.Array:
+            return self._single(f, dist, key, num_samples, chunk_size, guard_order, dict(options))
+
+        if plates:
+            return _plates.plated(single, f, dist, key, plates)
+        return single(f, dist, key)
+
+    def _single(
+        self,
+        f: Callable,
+        dist: Any,
+        key: jax.Array,
+        num_samples: int,
+        chunk_size: int | None,
+        guard_order: bool,
+        options: dict[str, Any],
+    ) -> jax.Array:
+        """One site's surrogate: control variates applied, derivative orders guarded."""
         control_variate = options.pop("control_variate", None)
         coefficient = options.pop("cv_coefficient", 1.0)
         if control_variate is None:
@@ -221,11 +262,37 @@ class Estimator:
         *,
         num_samples: int | None = None,
         chunk_size: int | None = None,
+        plates: int = 0,
         **options: Any,
     ) -> jax.Array:
-        """Validates, then returns the surrogate (see the estimator's docstring)."""
+        """Validates, then returns the surrogate (see the estimator's docstring).
+
+        ``plates=k``: the leading ``k`` batch axes are independent elements and ``f``
+        returns one cost per element (shape ``dist.batch_shape[:k]``); each element is
+        credited with its own cost only (see ``reparax._plates``)."""
         num_samples = self.min_samples if num_samples is None else num_samples
-        self.validate(f, dist, key, num_samples=num_samples, chunk_size=chunk_size, options=options)
-        return self.surrogate(
-            f, dist, key, num_samples=num_samples, chunk_size=chunk_size, **options
+        self.validate(
+            f,
+            dist,
+            key,
+            num_samples=num_samples,
+            chunk_size=chunk_size,
+            plates=plates,
+            options=options,
         )
+        return self.surrogate(
+            f,
+            dist,
+            key,
+            num_samples=num_samples,
+            chunk_size=chunk_size,
+            plates=plates,
+            **options,
+        )
+
+
+def _registry_estimators() -> tuple[Estimator, ...]:
+    # Imported here: the registry imports every estimator module, which imports this one.
+    from reparax._registry import estimators
+
+    return tuple(estimators())

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from reparax._keyed import bind_key
 from reparax.capabilities import DirichletNoise
 from reparax.estimator import Estimator
 from reparax.estimators._sampling import linear_probe, map_samples
@@ -75,7 +76,7 @@ def _arm(
         swapped = jnp.take(log_pi, _swap_permutations(num_classes, reference), axis=-1)
         scores = jax.lax.stop_gradient(log_probs)[..., None, :] - swapped  # batch + (K, K)
         index = jnp.moveaxis(jnp.argmax(scores, axis=-1), -1, 0)  # (K, *batch)
-        f_swaps = jax.vmap(f)(support[index])  # (K,)
+        f_swaps = jax.vmap(bind_key(f, sample_key))(support[index])  # (K,)
         # Centred on the first draw first: a large constant in f cancels exactly.
         centred = f_swaps - jax.lax.stop_gradient(f_swaps[0])
         signal = jax.lax.stop_gradient(centred - jnp.mean(centred))

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from reparax._keyed import bind_key
 from reparax.capabilities import UniformNoise
 from reparax.estimator import Estimator
 from reparax.estimators._sampling import attach_gradient, map_samples
@@ -64,7 +65,8 @@ def _disarm(
         noise = jax.lax.stop_gradient(dist.noise(sample_key))
         log_probs = dist.class_log_probs()
         index, antithetic, log_weight = stick_breaking_pair(log_probs, *dist.uniform_noise(noise))
-        f1, f2 = f(support[index]), f(support[antithetic])
+        cost = bind_key(f, sample_key)
+        f1, f2 = cost(support[index]), cost(support[antithetic])
         coefficient = jax.lax.stop_gradient(0.5 * (f1 - f2) * jnp.exp(log_weight))
         log_ratio = take_class(log_probs, index) - take_class(log_probs, antithetic)
         return attach_gradient(0.5 * (f1 + f2), jnp.sum(coefficient * log_ratio))

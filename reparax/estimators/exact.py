@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from reparax._checks import check_count
+from reparax._keyed import bind_key, is_keyed
 from reparax.capabilities import JointSupport
 from reparax.estimator import Estimator
 
@@ -30,7 +31,8 @@ def _exact(
 
     with c = f at the first outcome, held fixed: the same value and gradient as Σ p f (since
     Σ p = 1), but a large constant in f cancels exactly in float32 instead of swamping the
-    differences. Deterministic (``key`` and ``num_samples`` do not change the result);
+    differences. Deterministic (``key`` and ``num_samples`` do not change the result, unless
+    ``f`` takes a key);
     derivatives of every order are exact. Refuses when the joint support has more than
     ``max_support`` outcomes (K^D for D elements of K classes).
 
@@ -38,7 +40,8 @@ def _exact(
       f: maps ONE sample to a scalar.
       dist: a finite factorized distribution (Bernoulli, Categorical, OneHotCategorical).
       key: a PRNG key (validated, unused).
-      num_samples: unused (kept for a uniform signature).
+      num_samples: unused, except for an ``f`` declared with ``rx.with_key``: the number
+        of inner keys its value is averaged over (z is still summed exactly).
       chunk_size: evaluate f on this many outcomes at a time.
       max_support: the largest joint support to enumerate (default 2¹⁶).
 
@@ -60,10 +63,18 @@ def _exact(
             "such as 'indecater', 'rloo' or 'disarm'."
         )
     values, log_probs = dist.joint_support()
-    if chunk_size is None:
-        f_values = jax.vmap(f)(values)
+
+    def over_support(cost: Callable[[jax.Array], jax.Array]) -> jax.Array:
+        if chunk_size is None:
+            return jax.vmap(cost)(values)
+        return jax.lax.map(cost, values, batch_size=chunk_size)
+
+    if is_keyed(f):
+        # E_z E_u[f(z, u)]: z summed exactly, u averaged over num_samples inner keys.
+        keys = jax.random.split(key, num_samples)
+        f_values = jnp.mean(jax.vmap(lambda k: over_support(bind_key(f, k)))(keys), 0)
     else:
-        f_values = jax.lax.map(f, values, batch_size=chunk_size)
+        f_values = over_support(f)
     reference = jax.lax.stop_gradient(f_values[0])
     return reference + jnp.sum(jnp.exp(log_probs) * (f_values - reference))
 

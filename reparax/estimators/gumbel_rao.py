@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from reparax._checks import check_count
+from reparax._keyed import bind_key
 from reparax.capabilities import ConditionalNoise
 from reparax.estimator import Estimator
 from reparax.estimators._relaxation import (
@@ -66,7 +67,7 @@ def _gumbel_rao(
         extra = jax.vmap(lambda k: conditional_noise(dist, k, hard))(draws)
         noises = jnp.concatenate([noise[None], extra])
         relaxed = jax.vmap(lambda g: dist.relaxed_transform(g, temperature))(noises)
-        return f(straight_through_value(hard, jnp.mean(relaxed, 0)))
+        return bind_key(f, sample_key)(straight_through_value(hard, jnp.mean(relaxed, 0)))
 
     return jnp.mean(map_samples(one, key, num_samples, chunk_size))
 

@@ -8,6 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from reparax._keyed import bind_key
 from reparax.capabilities import Relaxable
 from reparax.estimator import Estimator
 from reparax.estimators._relaxation import GUMBEL_SOFTMAX_REFERENCES, check_temperature
@@ -53,7 +54,8 @@ def _gumbel_softmax(
     check_temperature(temperature, "gumbel_softmax")
 
     def one(sample_key: jax.Array) -> jax.Array:
-        return f(dist.relaxed_transform(dist.noise(sample_key), temperature))
+        cost = bind_key(f, sample_key)
+        return cost(dist.relaxed_transform(dist.noise(sample_key), temperature))
 
     return jnp.mean(map_samples(one, key, num_samples, chunk_size))
 

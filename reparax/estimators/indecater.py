@@ -8,6 +8,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from reparax._keyed import bind_key
 from reparax.capabilities import LocalReplacements
 from reparax.estimator import Estimator
 from reparax.estimators._sampling import attach_gradient, map_samples
@@ -49,12 +50,12 @@ def _indecater(
       De Smet, Sansone & Zuidberg Dos Martires (2023), https://arxiv.org/abs/2311.12569;
       Titsias & Lázaro-Gredilla (2015), https://arxiv.org/abs/1503.01494.
     """
-    rows_f = jax.vmap(jax.vmap(f))
 
     def one(sample_key: jax.Array) -> jax.Array:
+        cost = bind_key(f, sample_key)
         z = dist.sample(sample_key)
-        value = f(z)
-        f_rows = rows_f(dist.local_replacements(z))  # (D, K)
+        value = cost(z)
+        f_rows = jax.vmap(jax.vmap(cost))(dist.local_replacements(z))  # (D, K)
         signal = jax.lax.stop_gradient(f_rows - value)
         probs = jnp.exp(dist.class_log_probs()).reshape(f_rows.shape)
         return attach_gradient(value, jnp.sum(probs * signal))

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from reparax._keyed import bind_key
 from reparax.capabilities import WeakDifferentiable
 from reparax.estimator import Estimator
 from reparax.estimators._sampling import linear_probe, map_samples
@@ -79,13 +80,14 @@ def _measure_valued(
         raise TypeError(
             f"method='measure_valued': `coupled` must be True or False, got {coupled!r}."
         )
-    batched_f = jax.vmap(f)
     parameters = dist.parameters()
 
     def one(sample_key: jax.Array) -> jax.Array:
         key_sample, key_weak = jax.random.split(sample_key)
         z = dist.sample(key_sample)
-        value = f(z)
+        cost = bind_key(f, sample_key)
+        batched_f = jax.vmap(cost)
+        value = cost(z)
         terms = dist.weak_derivative(key_weak, z, coupled=coupled)
         surrogate = value
         # A loop over parameter *names* (at most a handful), each term fully vectorized.

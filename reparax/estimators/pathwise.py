@@ -7,6 +7,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from reparax._keyed import bind_key
 from reparax.capabilities import Reparameterized
 from reparax.estimator import Estimator
 from reparax.estimators._sampling import map_samples
@@ -58,7 +59,7 @@ def _pathwise(
     """
 
     def one(sample_key: jax.Array) -> jax.Array:
-        return f(dist.rsample(sample_key))
+        return bind_key(f, sample_key)(dist.rsample(sample_key))
 
     return jnp.mean(map_samples(one, key, num_samples, chunk_size))
 

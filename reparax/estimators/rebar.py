@@ -106,6 +106,7 @@ rebar = Estimator(
     requires=(ConditionalNoise,),
     count_evaluations=lambda dist: 5,
     max_order=1,
+    accepts_keyed_f=False,
     trainable=Trainable(init=lambda dist, key: rebar_init(), to_options=_rebar_options),
     references=(REBAR_REFERENCE,),
 )

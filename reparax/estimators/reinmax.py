@@ -8,6 +8,7 @@ from typing import Any, Protocol
 import jax
 import jax.numpy as jnp
 
+from reparax._keyed import bind_key
 from reparax.capabilities import OneHot, Relaxable
 from reparax.estimator import Estimator
 from reparax.estimators._relaxation import check_temperature, straight_through_value
@@ -70,7 +71,8 @@ def _reinmax(
         linear = 2.0 * _softmax_jacobian_times(p_bar, logits) - 0.5 * _softmax_jacobian_times(
             pi, logits
         )
-        return f(dist.from_one_hot(straight_through_value(hard, linear)))
+        cost = bind_key(f, sample_key)
+        return cost(dist.from_one_hot(straight_through_value(hard, linear)))
 
     return jnp.mean(map_samples(one, key, num_samples, chunk_size))
 

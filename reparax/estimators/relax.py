@@ -144,6 +144,7 @@ relax = Estimator(
     evaluations="1 + 4 evaluations of the surrogate c_φ",
     requires=(ConditionalNoise,),
     max_order=1,
+    accepts_keyed_f=False,
     trainable=Trainable(init=relax_init, to_options=lambda params: {"cv_params": params}),
     references=(RELAX_REFERENCE, REBAR_REFERENCE),
 )

@@ -8,6 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from reparax._keyed import bind_key
 from reparax._order import limit_order
 from reparax.capabilities import DistributionLike
 from reparax.estimator import Estimator
@@ -37,7 +38,7 @@ def per_sample_values(
 
     def one(sample_key: jax.Array) -> dict[str, jax.Array]:
         z = dist.sample(sample_key)
-        out = {"value": f(z), "log_prob": dist.joint_log_prob(z)}
+        out = {"value": bind_key(f, sample_key)(z), "log_prob": dist.joint_log_prob(z)}
         if keep_samples:
             out["sample"] = z
         return out

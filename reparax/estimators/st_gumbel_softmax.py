@@ -8,6 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from reparax._keyed import bind_key
 from reparax.capabilities import Relaxable
 from reparax.estimator import Estimator
 from reparax.estimators._relaxation import (
@@ -52,7 +53,7 @@ def _st_gumbel_softmax(
     def one(sample_key: jax.Array) -> jax.Array:
         noise = dist.noise(sample_key)
         soft = dist.relaxed_transform(noise, temperature)
-        return f(straight_through_value(dist.transform(noise), soft))
+        return bind_key(f, sample_key)(straight_through_value(dist.transform(noise), soft))
 
     return jnp.mean(map_samples(one, key, num_samples, chunk_size))
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from reparax._keyed import bind_key
 from reparax.capabilities import Relaxable
 from reparax.estimator import Estimator
 from reparax.estimators._relaxation import straight_through_value
@@ -46,7 +47,8 @@ def _straight_through(
     """
 
     def one(sample_key: jax.Array) -> jax.Array:
-        return f(straight_through_value(dist.sample(sample_key), dist.mean()))
+        cost = bind_key(f, sample_key)
+        return cost(straight_through_value(dist.sample(sample_key), dist.mean()))
 
     return jnp.mean(map_samples(one, key, num_samples, chunk_size))
 
