@@ -155,6 +155,14 @@ def variance_gradient(
     ∂ĝ/∂φ is a mixed derivative of the surrogate, which the trainable estimators give
     exactly even where second derivatives in θ are refused (REBAR, RELAX: ``max_order=1``).
 
+    For a minibatch pass ``plates=1`` and let ``f`` return one cost per data point: each data
+    point's estimate then reads its own cost only (lower variance than a summed cost), and
+    φ is trained on the variance of the sum over data points of those estimates, pulled back
+    through the encoder. With plates, the options from ``to_options`` are shared by every
+    data point (REBAR's λ and η, one scalar baseline; RELAX's default network then takes one
+    data point's logits: initialise it with ``rx.relax_init`` on one data point's
+    distribution).
+
     Args:
       model: ``model(params) -> (f, dist)``; or the cost ``f`` when ``params`` is a
         distribution. Positional only.
@@ -172,7 +180,9 @@ def variance_gradient(
         estimator's own ``trainable.to_options``). It may close over the data x, e.g.
         ``lambda phi: {"baseline": net(phi, x)}`` for the score function.
       **options: further method options (``surrogate=`` for relax), passed through to the
-        estimator (so common options such as ``chunk_size`` apply as usual).
+        estimator, common ones included: ``chunk_size``, and ``plates=k`` for a minibatch
+        (``f`` returns one cost per data point, shape ``dist.batch_shape[:k]``, and each data
+        point's encoder output is credited with its own cost only).
 
     Returns:
       ``(Estimate(value, grad), cv_grad)``: ``value`` the Monte Carlo estimate of E[f],
@@ -232,10 +242,8 @@ def variance_gradient(
 
     f, dist = model(params)
     example = {**options, **to_options(cv_params)}
-    chunk_size = example.pop("chunk_size", None)
-    estimator.validate(
-        f, dist, key, num_samples=num_samples, chunk_size=chunk_size, options=example
-    )
+    common = {"chunk_size": example.pop("chunk_size", None), "plates": example.pop("plates", 0)}
+    estimator.validate(f, dist, key, num_samples=num_samples, options=example, **common)
 
     def squared_norm(phi: Any) -> tuple[jax.Array, Estimate]:
         def objective(p: Any) -> jax.Array:
