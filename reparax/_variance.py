@@ -134,9 +134,9 @@ def variance_gradient(
       ĝ estimates ∇_θ E_{p_θ}[f] with respect to ``dist``'s leaves θ.
     * ``variance_gradient(model, params, key, ...)`` with ``model(params) -> (f, dist)``,
       the amortized case: ``dist = rx.Bernoulli(logits=encoder(params["enc"], x))`` and
-      ``f = lambda z: cost(params["dec"], z, x)``; ĝ estimates ∇_ψ E_{p_ψ}[f_ψ] with respect
-      to every leaf ψ of ``params``, through the distribution (the estimator's own gradient,
-      pulled back through the encoder) and through ``f`` (∇_ψ f, the decoder's part).
+      ``f = lambda z: cost(params["dec"], z, x)``; ĝ estimates ∇_θ E_{p_θ}[f_θ] with respect
+      to every leaf θ of ``params``, through the distribution (the estimator's own gradient,
+      pulled back through the encoder) and through ``f`` (∇_θ f, the decoder's part).
 
     For an estimator ĝ(φ) unbiased for every control-variate parameter φ, E[ĝ] does not
     depend on φ, so
@@ -145,12 +145,14 @@ def variance_gradient(
               + ‖E ĝ‖²\big) = \frac{∂}{∂φ} \mathrm{tr}\,\mathrm{Var}[ĝ(φ)],
 
     and the single-draw ``cv_grad`` = ∂‖ĝ‖²/∂φ = 2 ĝᵀ ∂ĝ/∂φ is an unbiased estimate of the
-    variance's gradient (Grathwohl et al. 2018, §3.3). In the amortized form the variance is
-    that of the whole parameter gradient, so φ may depend on the data x (a baseline network
-    c_φ(x), RELAX's c_φ(z, x)) and is trained on the variance of the encoder's gradient
-    summed over the minibatch. Both outputs come from one call (a value-and-gradient of the
-    estimator's surrogate nested in a gradient in φ; no hand-written double backprop), so
-    a model update and a control-variate update fit in one ``jax.jit``-compiled optax step.
+    variance's gradient (Grathwohl et al. 2018, §3.3). In the amortized form ĝ is the whole
+    parameter gradient, encoder and decoder (for the built-in estimators the decoder's part,
+    ∇_θ f at the hard sample, does not depend on φ, so in effect φ minimises the variance of
+    the encoder's gradient over the minibatch), and the control variate may read the data x:
+    a baseline network c_φ(x), or a RELAX surrogate c_φ(z, x) closing over x. Both outputs
+    come from one call (a value-and-gradient of the estimator's surrogate nested in a
+    gradient in φ; no hand-written double backprop), so a model update and a control-variate
+    update fit in one ``jax.jit``-compiled optax step.
 
     ∂ĝ/∂φ is a mixed derivative of the surrogate, which the trainable estimators give
     exactly even where second derivatives in θ are refused (REBAR, RELAX: ``max_order=1``).
@@ -166,7 +168,7 @@ def variance_gradient(
     Args:
       model: ``model(params) -> (f, dist)``; or the cost ``f`` when ``params`` is a
         distribution. Positional only.
-      params: the parameters ψ (a pytree of float arrays) that ĝ differentiates; or a reparax
+      params: the parameters θ (a pytree of float arrays) that ĝ differentiates; or a reparax
         distribution ``dist`` (then ĝ is with respect to its leaves). Positional only.
       key: a PRNG key, as for ``rx.gradient_estimate``.
       method: an estimator with trainable control-variate parameters (``Estimator.trainable``:

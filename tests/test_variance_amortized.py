@@ -181,6 +181,10 @@ def test_cv_grad_equals_hand_written_double_backprop(method):
     assert_trees_close(est.grad, ghat)
     assert_trees_close(cv_grad, want_cv)
     assert float(squared_norm(cv_grad)) > 0
+    # φ moves the encoder's gradient only: the decoder's is ∇f at the hard sample for any φ.
+    other, _ = call(PARAMS, jax.tree.map(lambda leaf: leaf + 0.3, cv_params), KEY)
+    assert_trees_close(other.grad["dec"], est.grad["dec"])
+    assert not np.allclose(other.grad["enc"]["w"], est.grad["enc"]["w"])
     assert est.grad["dec"]["w"].shape == (2, 2)  # the decoder's gradient is part of ĝ
 
 
