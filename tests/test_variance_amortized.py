@@ -395,3 +395,11 @@ def test_plates_training_lowers_variance_and_stays_unbiased():
     # Measured: variance ratio after/before ≈ 0.40 (η 1 → 1.46, λ 0.5 → 3.1). At the same
     # params, plated REBAR trained has ≈ 0.47× the variance of summed-cost REBAR trained.
     check_training("rebar", rx.rebar_init(), plates=1)
+
+
+def test_custom_relax_surrogate_that_ignores_cv_params_is_refused():
+    ignores = lambda phi, z: jnp.sum(jnp.tanh(z))  # noqa: E731
+    with pytest.raises(ValueError, match=r"does not depend on `cv_params`"):
+        rx.variance_gradient(
+            MODEL, PARAMS, KEY, method="relax", cv_params={"w": jnp.ones(())}, surrogate=ignores
+        )
