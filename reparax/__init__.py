@@ -57,6 +57,7 @@ from reparax.distributions import (
     static,
 )
 from reparax.estimator import Estimator, Trainable
+from reparax.joint import Joint
 from reparax.estimators.arm import arm
 from reparax.estimators.disarm import disarm
 from reparax.estimators.exact import exact
@@ -102,6 +103,7 @@ __all__ = [
     "Distribution",
     "Estimate",
     "Estimator",
+    "Joint",
     "KeyedCost",
     "Trainable",
     "MultivariateNormalTriL",

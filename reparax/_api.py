@@ -7,10 +7,11 @@ from typing import Any, NamedTuple
 
 import jax
 
-from reparax import _registry
+from reparax import _program, _registry
 from reparax._checks import check_count, check_distribution, derivative_is_structurally_zero
 from reparax._keyed import bind_key
 from reparax.estimator import Estimator
+from reparax.joint import Joint
 
 #: The most f-evaluations per sample ``method="auto"`` accepts (exact enumeration of a joint
 #: support of at most 2¹⁰ outcomes).
@@ -94,6 +95,33 @@ def _resolve_and_validate(
     return estimator, common
 
 
+def _joint_objective(
+    f: Callable,
+    joint: Joint,
+    key: jax.Array,
+    method: Any,
+    num_samples: int,
+    options: dict[str, Any],
+) -> Callable[[Joint], jax.Array]:
+    """The program's surrogate as a function of the joint, after every check."""
+    chunk_size = options.pop("chunk_size", None)
+    site_options = options.pop("site_options", None)
+    if options:
+        raise TypeError(
+            f"For an rx.Joint the options are `chunk_size` and `site_options` (a mapping of "
+            f"site names to that site's method options); got {', '.join(sorted(options))}."
+        )
+    check_count("chunk_size", chunk_size, allow_none=True)
+    program = _program.plan(f, joint, key, method, num_samples, site_options)
+
+    def objective(j: Joint) -> jax.Array:
+        return _program.surrogate(
+            f, j, key, program, num_samples=num_samples, chunk_size=chunk_size
+        )
+
+    return objective
+
+
 def expectation(
     f: Callable,
     dist: Any,
@@ -135,6 +163,8 @@ def expectation(
       >>> jax.grad(loss)(jnp.ones(3), jax.random.key(0)).shape
       (3,)
     """
+    if isinstance(dist, Joint):
+        return _joint_objective(f, dist, key, method, num_samples, options)(dist)
     estimator, common = _resolve_and_validate(f, dist, key, method, num_samples, options)
     return estimator.surrogate(f, dist, key, num_samples=num_samples, **common, **options)
 
@@ -171,10 +201,13 @@ def gradient_estimate(
       (3,)
     """
     # Validated once, while the parameters are still concrete (before value_and_grad).
-    estimator, common = _resolve_and_validate(f, dist, key, method, num_samples, options)
+    if isinstance(dist, Joint):
+        objective = _joint_objective(f, dist, key, method, num_samples, options)
+    else:
+        estimator, common = _resolve_and_validate(f, dist, key, method, num_samples, options)
 
-    def objective(d: Any) -> jax.Array:
-        return estimator.surrogate(f, d, key, num_samples=num_samples, **common, **options)
+        def objective(d: Any) -> jax.Array:
+            return estimator.surrogate(f, d, key, num_samples=num_samples, **common, **options)
 
     value, grad = jax.value_and_grad(objective)(dist)
     return Estimate(value, grad)

@@ -13,11 +13,41 @@ from reparax.estimator import Estimator
 from reparax.estimators._sampling import linear_probe, map_samples
 
 
-def _swap_permutations(num_classes: int, reference: jax.Array) -> jax.Array:
-    """Row c is the permutation of the K classes that exchanges c and ``reference``."""
-    classes = jnp.arange(num_classes)
+def _swapped(log_pi: jax.Array, reference: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(swapped, at_reference)``: swapped[..., c, k] is log π with classes c and J =
+    ``reference`` exchanged, at class k; at_reference is log π_J.
+
+    Written with selections, not gathers: a gather whose operand and indices are both
+    batched (keys vmapped, inside a program's vmaps) was miscompiled by XLA's CPU backend
+    in JAX 0.10 (rows of different keys mixed under ``jit``), and selections cost the same.
+    """
+    classes = jnp.arange(log_pi.shape[-1])
+    at_reference = jnp.sum(jnp.where(classes == reference, log_pi, 0.0), axis=-1)
     rows, cols = classes[:, None], classes[None, :]
-    return jnp.where(cols == rows, reference, jnp.where(cols == reference, rows, cols))
+    swapped = jnp.where(
+        cols == rows,
+        at_reference[..., None, None],
+        jnp.where(cols == reference, log_pi[..., :, None], log_pi[..., None, :]),
+    )
+    return swapped, at_reference
+
+
+#: Up to this many classes the K swapped evaluations are unrolled; beyond, a ``lax.map``.
+_UNROLL_CLASSES = 16
+
+
+def _each_swap(cost: Callable[[jax.Array], jax.Array], swaps: jax.Array) -> jax.Array:
+    """``cost`` at each of the K swapped samples, stacked.
+
+    Not ``jax.vmap(cost)``: with the gradient flowing through ``cost`` (a program's
+    continuation carrying upstream magic boxes) inside further vmaps, XLA's CPU backend in
+    JAX 0.10 miscompiled the vmapped form under ``jit`` (wrong upstream gradients; found by
+    tests/test_joint.py). Unrolled for few classes (what hand-written ARM does), a
+    ``lax.map`` for many.
+    """
+    if swaps.shape[0] <= _UNROLL_CLASSES:
+        return jnp.stack([cost(swaps[k]) for k in range(swaps.shape[0])])
+    return jax.lax.map(cost, swaps)
 
 
 def _arm(
@@ -73,14 +103,15 @@ def _arm(
         log_pi = dist.dirichlet_noise(noise)  # batch + (K,)
         reference = jax.random.randint(jax.random.fold_in(sample_key, 1), (), 0, num_classes)
         log_probs = dist.class_log_probs()
-        swapped = jnp.take(log_pi, _swap_permutations(num_classes, reference), axis=-1)
+        swapped, at_reference = _swapped(log_pi, reference)
         scores = jax.lax.stop_gradient(log_probs)[..., None, :] - swapped  # batch + (K, K)
         index = jnp.moveaxis(jnp.argmax(scores, axis=-1), -1, 0)  # (K, *batch)
-        f_swaps = jax.vmap(bind_key(f, sample_key))(support[index])  # (K,)
+        cost = bind_key(f, sample_key)
+        f_swaps = _each_swap(cost, support[index])  # (K,)
         # Centred on the first draw first: a large constant in f cancels exactly.
         centred = f_swaps - jax.lax.stop_gradient(f_swaps[0])
         signal = jax.lax.stop_gradient(centred - jnp.mean(centred))
-        weight = 1.0 - num_classes * jnp.exp(jnp.take(log_pi, reference, axis=-1))  # batch
+        weight = 1.0 - num_classes * jnp.exp(at_reference)  # batch
         grad = jnp.reshape(signal, (1,) * weight.ndim + (num_classes,)) * weight[..., None]
         return jnp.mean(f_swaps) + linear_probe(log_probs, grad)  # grad: ∂/∂ log p
 

@@ -127,7 +127,9 @@ def _score_function(
       chunk_size: evaluate the samples this many at a time.
       baseline: ``None``; a constant or an array of shape ``(num_samples,)`` (treated as
         constant: it must not depend on the samples it multiplies; e.g. from
-        ``rx.control_variates.moving_average`` or ``learned_baseline``);
+        ``rx.control_variates.moving_average`` or ``learned_baseline``; a baseline network
+        c_ψ(x) is trained on the estimator's variance by ``rx.variance_gradient(...,
+        to_options=lambda psi: {"baseline": net(psi, x)})``);
         ``"leave_one_out"``, b_i = mean_{j≠i} f(z_j) (then this is ``rx.rloo``); or
         ``"optimal"``, the variance-minimising constant per parameter element,
         b_θ = E[f s_θ²]/E[s_θ²] with s = ∇θ log p, estimated leave-one-out from the other
@@ -159,7 +161,11 @@ def _score_function(
     if isinstance(baseline, str) and baseline == "leave_one_out":
         values, reference = centre(values)
         return reference + dice_surrogate(values, log_probs, _resolve_baseline(baseline, values))
-    return dice_surrogate(values, log_probs, _resolve_baseline(baseline, values))
+    # A baseline given as an array may be a learned one, c_ψ(x): keep its ψ-path for
+    # rx.variance_gradient (the estimate and its θ-gradient are unchanged).
+    return dice_surrogate(
+        values, log_probs, _resolve_baseline(baseline, values), trainable_baseline=True
+    )
 
 
 score_function = Estimator(

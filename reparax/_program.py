@@ -1,0 +1,271 @@
+r"""The estimate of a program (``rx.Joint``): per-site estimators, Rao-Blackwellized costs.
+
+Sample i of the program uses key k_i = ``split(key, N)[i]`` and site s within it the key
+``fold_in(k_i, index of s)``. Sites are visited in order; each site's method decides how its
+value reaches the rest of the program:
+
+* **score-family sites** (``score_function``, ``rloo``): z_s is sampled without gradient and
+  its log-probability l_s = log p(z_s | parents) enters DiCE's magic box □;
+* **every other site** (pathwise, relaxations, exact, indecater, arm, disarm,
+  measure_valued, rebar, relax) calls its single-site estimator with, as ``f``, the
+  *continuation* z_s ↦ (the rest of the program: descendants sampled with the same per-site
+  keys, then f). The estimator evaluates it wherever it evaluates f: at the pathwise sample,
+  at relaxed values, at every alternative value (common random numbers downstream).
+
+At the end of the program, f returns a scalar or a pytree of named costs c. Each cost is
+multiplied only by the boxes of the score-family sites it depends on — sites it reads
+(found from f's jaxpr) and their ancestors in the joint's parent graph (Rao-Blackwellization;
+Schulman et al. 2015, Weber et al. 2019):
+
+.. math:: S = \frac1N \sum_i \Big[\sum_c c_i\, □\big(\textstyle\sum_{s ∈ B(c)} l_{s,i}\big)
+          + \sum_{s} (1 − □(l_{s,i}))\, b_{s,i}\Big]
+
+with baselines b_{s,i} (``rloo``: the mean over the other samples of the costs that depend on
+s; a ``baseline`` option of ``score_function``), which change no expectation at any order.
+Every single-site estimator is linear in f, so the program is evaluated once per sample for
+all costs at once: a ``vmap`` over "slots" (one per cost, one per baseline term) in which
+everything but the final selection is unbatched, so f and the site samplers run once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from reparax import _checks
+from reparax._keyed import bind_key, is_keyed
+from reparax.estimator import Estimator
+from reparax.estimators._dice import leave_one_out, magic_box
+from reparax.estimators._sampling import map_samples
+from reparax.joint import Joint
+
+#: Sites with these methods enter the magic box; all others get the continuation.
+SCORE_FAMILY = ("score_function", "rloo")
+
+
+class Site(NamedTuple):
+    """How one site is estimated."""
+
+    name: str
+    estimator: Estimator
+    options: dict[str, Any]
+    score: bool
+    baseline: Any  # score-family only: None, "leave_one_out", or a constant
+
+
+class Plan(NamedTuple):
+    """Everything the surrogate needs, decided once at validation."""
+
+    sites: tuple[Site, ...]
+    cost_names: tuple[str, ...]
+    boxed: tuple[frozenset[str], ...]  # per cost: the score-family sites it depends on
+
+
+def _site_method(method: Any, name: str, names: tuple[str, ...]) -> Any:
+    if isinstance(method, Mapping):
+        unknown = [m for m in method if m not in names]
+        if unknown:
+            raise ValueError(
+                f"`method` names site {unknown[0]!r}, which the joint does not have."
+                f"{_checks.did_you_mean(str(unknown[0]), names)} Its sites: {', '.join(names)}."
+            )
+        return method.get(name, "auto")
+    return method
+
+
+def _cost_structure(
+    f: Callable, joint: Joint, values: dict[str, Any]
+) -> tuple[tuple[str, ...], tuple[frozenset[str], ...]]:
+    """The costs' names and, per cost, the sites it reads (from f's jaxpr)."""
+    cost = bind_key(f, jax.random.key(0))
+    names = joint.names
+    out = jax.eval_shape(cost, values)
+    leaves = jax.tree_util.tree_leaves_with_path(out)
+    for path, leaf in leaves:
+        if getattr(leaf, "shape", None) != () or not jnp.issubdtype(leaf.dtype, jnp.floating):
+            where = jax.tree_util.keystr(path) or "f's output"
+            raise ValueError(
+                f"`f` must map a joint sample (a dict of site values) to a floating scalar or "
+                f"a pytree of named floating scalar costs; {where} has shape "
+                f"{getattr(leaf, 'shape', None)} and dtype {getattr(leaf, 'dtype', None)}."
+            )
+    flat_values = [values[n] for n in names]
+
+    def flat(*site_values: Any) -> list[jax.Array]:
+        return jax.tree_util.tree_leaves(cost(dict(zip(names, site_values))))
+
+    jaxpr = jax.make_jaxpr(flat)(*flat_values).jaxpr
+    # One boolean per input leaf: a site's value may itself be a pytree (it is an array here).
+    reads: list[set[str]] = [set() for _ in leaves]
+    for index, name in enumerate(names):
+        flags = [i == index for i in range(len(names))]
+        for c, depends in enumerate(_checks._depends(jaxpr, flags)):
+            if depends:
+                reads[c].add(name)
+    cost_names = tuple(jax.tree_util.keystr(path) or "f" for path, _ in leaves)
+    return cost_names, tuple(frozenset(r) for r in reads)
+
+
+def plan(
+    f: Callable,
+    joint: Joint,
+    key: jax.Array,
+    method: Any,
+    num_samples: int,
+    site_options: Mapping[str, Mapping[str, Any]] | None,
+) -> Plan:
+    """Validates the program and decides each site's estimator (``"auto"`` per site)."""
+    from reparax._api import resolve_method
+
+    _checks.check_key(key)
+    _checks.check_count("num_samples", num_samples)
+    if not callable(f):
+        raise TypeError(f"`f` must map a joint sample (a dict of site values) to costs, got {f!r}.")
+    if not (method is None or isinstance(method, (str, Estimator, Mapping))):
+        raise TypeError(
+            f"`method` for a joint must be a method name, an rx.Estimator or a mapping of site "
+            f"names to those, got {method!r}."
+        )
+    site_options = dict(site_options or {})
+    for name in site_options:
+        if name not in joint.names:
+            raise ValueError(
+                f"`site_options` names site {name!r}, which the joint does not have; its sites: "
+                f"{', '.join(joint.names)}."
+            )
+
+    dists: dict[str, Any] = {}
+
+    def forward(key: jax.Array) -> dict[str, jax.Array]:
+        values: dict[str, jax.Array] = {}
+        for name in joint.names:
+            dists[name] = joint.distribution(name, values)
+            values[name] = dists[name].sample(joint.site_key(key, name))
+        return values
+
+    # Abstract forward pass: the site distributions' families and shapes (nothing computed).
+    values = jax.eval_shape(forward, key)
+    values = {n: jax.ShapeDtypeStruct(v.shape, v.dtype) for n, v in values.items()}
+
+    sites = []
+    for name in joint.names:
+        dist = dists[name]
+        requested = _site_method(method, name, joint.names)
+        estimator = resolve_method("auto" if requested is None else requested, dist, num_samples)
+        if not estimator.supports(dist):
+            from reparax._registry import supported_methods
+
+            raise ValueError(
+                f"site {name!r}: method={estimator.name!r} does not support "
+                f"{type(dist).__name__} (it lacks {', '.join(estimator.missing(dist))}); "
+                f"methods that do: {', '.join(supported_methods(dist))}."
+            )
+        options = dict(site_options.get(name, {}))
+        if "control_variate" in options or "cv_coefficient" in options:
+            raise ValueError(
+                f"site {name!r}: control variates are not supported inside a joint; use a "
+                "baseline ('rloo', or score_function with baseline=...)."
+            )
+        _checks.check_options(estimator, options, dist)
+        for common in ("num_samples", "chunk_size", "plates"):
+            if common in options:
+                raise ValueError(
+                    f"site {name!r}: `{common}` belongs to the whole program, not a site option."
+                )
+        score = estimator.name in SCORE_FAMILY
+        baseline = None
+        if score:
+            baseline = "leave_one_out" if estimator.name == "rloo" else options.get("baseline")
+            if isinstance(baseline, str) and baseline != "leave_one_out":
+                raise ValueError(
+                    f"site {name!r}: inside a joint, score_function's `baseline` must be None, a "
+                    f"number, an array of shape (num_samples,) or 'leave_one_out'; got {baseline!r}."
+                )
+            if baseline is not None and not isinstance(baseline, str):
+                baseline = jnp.broadcast_to(jnp.asarray(baseline, jnp.float32), (num_samples,))
+        _checks.check_count(
+            "num_samples",
+            num_samples,
+            minimum=2 if baseline == "leave_one_out" else estimator.min_samples,
+            method=estimator,
+        )
+        sites.append(Site(name, estimator, options, score, baseline))
+
+    cost_names, reads = _cost_structure(f, joint, values)
+    score_sites = {s.name for s in sites if s.score}
+    boxed = tuple(
+        frozenset(
+            s for s in score_sites if s in r or any(s in joint.ancestors(x) for x in r)
+        )
+        for r in reads
+    )
+    return Plan(tuple(sites), cost_names, boxed)
+
+
+def surrogate(
+    f: Callable,
+    joint: Joint,
+    key: jax.Array,
+    program: Plan,
+    *,
+    num_samples: int,
+    chunk_size: int | None = None,
+) -> jax.Array:
+    """The program's surrogate: value the Monte Carlo estimate of E[Σ costs], derivatives the
+    per-site estimators' (see the module docstring)."""
+    sites = program.sites
+    baselined = [s for s in sites if s.score and s.baseline is not None]
+    num_costs = len(program.cost_names)
+    num_slots = num_costs + len(baselined)
+
+    def one_sample(sample_key: jax.Array) -> jax.Array:
+        cost = bind_key(f, sample_key) if is_keyed(f) else f
+
+        def leaf(values: dict[str, Any], log_probs: dict[str, Any], slot: jax.Array) -> jax.Array:
+            costs = jax.tree_util.tree_leaves(cost(values))
+            candidates = [
+                c * magic_box(sum((log_probs[s] for s in boxed), start=jnp.zeros(())))
+                for c, boxed in zip(costs, program.boxed)
+            ]
+            candidates += [1.0 - magic_box(log_probs[s.name]) for s in baselined]
+            # A sum of products, not a stacked dot: the selection must stay elementwise (a
+            # stack of boxes fails to transpose inside lax.map's checkpoint in JAX 0.10).
+            weights = jax.nn.one_hot(slot, num_slots)
+            return sum((w * c for w, c in zip(weights, candidates)), start=jnp.zeros(()))
+
+        def run(index: int, values: dict[str, Any], log_probs: dict[str, Any], slot: jax.Array) -> jax.Array:
+            if index == len(sites):
+                return leaf(values, log_probs, slot)
+            site = sites[index]
+            dist = joint.distribution(site.name, values)
+            site_key = joint.site_key(sample_key, site.name)
+            if site.score:
+                dist = dist.checked()
+                z = jax.lax.stop_gradient(dist.sample(site_key))
+                log_prob = dist.joint_log_prob(z)
+                return run(index + 1, {**values, site.name: z}, {**log_probs, site.name: log_prob}, slot)
+
+            def continuation(z: jax.Array) -> jax.Array:
+                return run(index + 1, {**values, site.name: z}, log_probs, slot)
+
+            return site.estimator.surrogate(
+                continuation, dist, site_key, num_samples=1, **site.options
+            )
+
+        return jax.vmap(lambda slot: run(0, {}, {}, slot))(jnp.arange(num_slots))
+
+    out = map_samples(one_sample, key, num_samples, chunk_size)  # (N, slots)
+    total = jnp.mean(jnp.sum(out[:, :num_costs], axis=1))
+    values = jax.lax.stop_gradient(out[:, :num_costs])
+    for j, site in enumerate(baselined):
+        depends = jnp.array([site.name in boxed for boxed in program.boxed], values.dtype)
+        signal = values @ depends  # per sample: the costs that depend on this site
+        if isinstance(site.baseline, str):
+            baseline = leave_one_out(signal)
+        else:
+            baseline = site.baseline
+        total = total + jnp.mean(jax.lax.stop_gradient(baseline) * out[:, num_costs + j])
+    return total
