@@ -18,6 +18,11 @@ How a call flows::
 Each estimator is one :class:`Estimator` value in its own module; one ordered tuple of them
 (``reparax._registry.BUILTIN``) is the registry that ``rx.methods()``, the README table,
 ``auto``, ``rx.variance_gradient`` and the command line read.
+
+Programs with many random choices: ``plates=k`` (one cost per independent batch element),
+``rx.with_key(f)`` (f samples with its own key), ``rx.Joint`` (named sites, a method per
+site, Rao-Blackwellized named costs: ``reparax._program``) and the scan-friendly
+``rx.dice_init`` / ``rx.sample_node`` / ``rx.cost_node`` (``reparax.sequential``).
 """
 
 from reparax import capabilities, constraints, control_variates, diagnostics, problems
@@ -57,7 +62,6 @@ from reparax.distributions import (
     static,
 )
 from reparax.estimator import Estimator, Trainable
-from reparax.joint import Joint
 from reparax.estimators.arm import arm
 from reparax.estimators.disarm import disarm
 from reparax.estimators.exact import exact
@@ -73,6 +77,8 @@ from reparax.estimators.rloo import rloo
 from reparax.estimators.score_function import score_function
 from reparax.estimators.st_gumbel_softmax import st_gumbel_softmax
 from reparax.estimators.straight_through import straight_through
+from reparax.joint import Joint
+from reparax.sequential import DiceState, baseline_node, cost_node, dice_init, sample_node
 
 reinforce = score_function
 
@@ -102,6 +108,7 @@ __all__ = [
     "DerivativeOrderError",
     "Distribution",
     "Estimate",
+    "DiceState",
     "Estimator",
     "Joint",
     "KeyedCost",
@@ -111,10 +118,13 @@ __all__ = [
     "OneHotCategorical",
     "WeakDerivative",
     "arm",
+    "baseline_node",
     "capabilities",
     "constraints",
     "control_variates",
+    "cost_node",
     "diagnostics",
+    "dice_init",
     "disarm",
     "distribution",
     "exact",
@@ -138,6 +148,7 @@ __all__ = [
     "relax_init",
     "resolve_method",
     "rloo",
+    "sample_node",
     "score_function",
     "st_gumbel_softmax",
     "static",

@@ -143,7 +143,10 @@ def check_cost(f: Callable, example: jax.Array, plate_shape: tuple[int, ...] = (
     if shape != plate_shape:
         raise cost_shape_error(shape, tuple(example.shape), plate_shape)
     if not jnp.issubdtype(out.dtype, jnp.floating):
-        raise TypeError(f"`f` must return floating-point costs, got dtype {out.dtype}.")
+        raise TypeError(
+            f"`f` must return a floating-point scalar (or floating costs, one per plate "
+            f"element), got dtype {out.dtype}."
+        )
 
 
 def _depends(jaxpr: Any, inputs: list[bool]) -> list[bool]:

@@ -181,8 +181,9 @@ def plan(
             baseline = "leave_one_out" if estimator.name == "rloo" else options.get("baseline")
             if isinstance(baseline, str) and baseline != "leave_one_out":
                 raise ValueError(
-                    f"site {name!r}: inside a joint, score_function's `baseline` must be None, a "
-                    f"number, an array of shape (num_samples,) or 'leave_one_out'; got {baseline!r}."
+                    f"site {name!r}: inside a joint, score_function's `baseline` must be None, "
+                    f"a number, an array of shape (num_samples,) or 'leave_one_out'; got "
+                    f"{baseline!r}."
                 )
             if baseline is not None and not isinstance(baseline, str):
                 baseline = jnp.broadcast_to(jnp.asarray(baseline, jnp.float32), (num_samples,))
@@ -197,9 +198,7 @@ def plan(
     cost_names, reads = _cost_structure(f, joint, values)
     score_sites = {s.name for s in sites if s.score}
     boxed = tuple(
-        frozenset(
-            s for s in score_sites if s in r or any(s in joint.ancestors(x) for x in r)
-        )
+        frozenset(s for s in score_sites if s in r or any(s in joint.ancestors(x) for x in r))
         for r in reads
     )
     return Plan(tuple(sites), cost_names, boxed)
@@ -236,7 +235,9 @@ def surrogate(
             weights = jax.nn.one_hot(slot, num_slots)
             return sum((w * c for w, c in zip(weights, candidates)), start=jnp.zeros(()))
 
-        def run(index: int, values: dict[str, Any], log_probs: dict[str, Any], slot: jax.Array) -> jax.Array:
+        def run(
+            index: int, values: dict[str, Any], log_probs: dict[str, Any], slot: jax.Array
+        ) -> jax.Array:
             if index == len(sites):
                 return leaf(values, log_probs, slot)
             site = sites[index]
@@ -246,7 +247,9 @@ def surrogate(
                 dist = dist.checked()
                 z = jax.lax.stop_gradient(dist.sample(site_key))
                 log_prob = dist.joint_log_prob(z)
-                return run(index + 1, {**values, site.name: z}, {**log_probs, site.name: log_prob}, slot)
+                return run(
+                    index + 1, {**values, site.name: z}, {**log_probs, site.name: log_prob}, slot
+                )
 
             def continuation(z: jax.Array) -> jax.Array:
                 return run(index + 1, {**values, site.name: z}, log_probs, slot)

@@ -45,8 +45,8 @@ derivative stays unbiased). Baselines never bias any order as long as bₖ does 
 zₖ or later choices: Dₖ = □(λwₖ₋₁)(□(lₖ) − 1), and given the past E[∇ⁿ□(lₖ)] = ∇ⁿ Σ p = 0
 for n ≥ 1.
 
-The box is DiCE's original exp(x − ⊥x), not ``reparax.estimators._dice.magic_box``, whose
-constant primal loses its derivatives inside ``lax.scan`` (see :func:`_magic_box`).
+The box is DiCE's exp(x − ⊥x) (``reparax.estimators._dice.magic_box``), whose derivatives
+are right inside ``lax.scan`` to every order.
 
 Example:
   A rollout of a 2-state, 2-action MDP in ``lax.scan``, one key per step::
@@ -98,6 +98,7 @@ import numpy as np
 from reparax._checks import check_distribution, check_key
 from reparax.capabilities import Reparameterized, has_capability
 from reparax.distributions._base import Distribution
+from reparax.estimators._dice import magic_box
 
 #: ``method=`` values of :func:`sample_node`, lower-case, with their canonical name.
 _METHODS = {
@@ -105,20 +106,6 @@ _METHODS = {
     "reinforce": "score_function",
     "pathwise": "pathwise",
 }
-
-
-def _magic_box(log_prob: jax.Array) -> jax.Array:
-    """DiCE's □(l) = exp(l − stop_gradient(l)) in its original form: value 1, derivative
-    □(l)·∇l to every order, by ordinary autodiff.
-
-    Not ``reparax.estimators._dice.magic_box``: that ``custom_jvp``, whose primal is the
-    constant 1, gives wrong derivatives inside ``lax.scan`` (seen with JAX 0.10: second
-    derivatives come out 0 and, under ``vmap``, gradients come out multiplied by the batch
-    size; pinned by ``tests/test_sequential.py::test_library_magic_box_inside_scan``). Every
-    node here runs inside the user's scan, so it needs a box whose primal carries its
-    derivatives itself.
-    """
-    return jnp.exp(log_prob - jax.lax.stop_gradient(log_prob))
 
 
 class DiceState(NamedTuple):
@@ -236,7 +223,7 @@ def sample_node(
     log_weight = discounted + log_prob
     # D = □(w) − □(λ w_old): value exactly 0 and derivative ∇l, so the weight's value stays 1
     # and its first derivative is the plain score sum whatever λ (Farquhar et al. 2019).
-    weight = state.weight + (_magic_box(log_weight) - _magic_box(discounted))
+    weight = state.weight + (magic_box(log_weight) - magic_box(discounted))
     # astype keeps the scan carry's dtype fixed when a family computes in another precision.
     new_state = DiceState(log_weight, weight.astype(dtype), state.weight, state.discount)
     return new_state, z

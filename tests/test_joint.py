@@ -56,7 +56,8 @@ def exact_expectation(theta, f=total_cost):
         p_b = jax.nn.sigmoid((2 * b - 1) * theta["a"] * z)
         p_c = jax.nn.softmax(theta["W"][int(b)][None, :] + 0.5 * z[:, None], -1)
         for c in range(3):
-            value = jax.vmap(lambda zz: f({"z": zz, "b": jnp.array(b), "c": jnp.array(c)}))(z)
+            site_values = {"b": jnp.array(b), "c": jnp.array(c)}
+            value = jax.vmap(lambda zz, fixed=site_values: f({"z": zz, **fixed}))(z)
             total = total + p_b * p_c[:, c] * value
     return jnp.sum(jnp.asarray(_WEIGHTS) * total) / np.sqrt(2 * np.pi)
 
@@ -86,7 +87,9 @@ _GROUPS = {"z": ("mu", "sigma"), "b": ("a",), "c": ("W",)}
 
 def _gradients(methods, num_estimates, num_samples, key=0):
     def loss(theta, k):
-        return rx.expectation(total_cost, make_joint(theta), k, method=methods, num_samples=num_samples)
+        return rx.expectation(
+            total_cost, make_joint(theta), k, method=methods, num_samples=num_samples
+        )
 
     run = jax.jit(jax.vmap(jax.grad(loss), in_axes=(None, 0)))
     return run(THETA, jax.random.split(jax.random.key(key), num_estimates))
@@ -94,7 +97,14 @@ def _gradients(methods, num_estimates, num_samples, key=0):
 
 # Samples per estimate grow with the sites' noise (weights from measured variances on this
 # program), so that every combination has power at 2000 estimates.
-_NOISE = {"score_function": 3, "rloo": 2, "arm": 1.5, "disarm": 1.5, "measure_valued": 1, "indecater": 0.5}
+_NOISE = {
+    "score_function": 3,
+    "rloo": 2,
+    "arm": 1.5,
+    "disarm": 1.5,
+    "measure_valued": 1,
+    "indecater": 0.5,
+}
 
 
 def _check(methods):
@@ -170,20 +180,28 @@ def test_second_derivatives_through_the_dice_path():
 def test_second_derivatives_are_refused_where_a_site_method_lacks_them():
     def estimate(mu):
         joint = make_joint({**THETA, "mu": mu})
-        return rx.expectation(total_cost, joint, jax.random.key(0), method={"b": "disarm"}, num_samples=2)
+        return rx.expectation(
+            total_cost, joint, jax.random.key(0), method={"b": "disarm"}, num_samples=2
+        )
 
     with pytest.raises(rx.DerivativeOrderError):
-        jax.hessian(estimate)(THETA["mu"])
+        jax.jit(jax.hessian(estimate))(THETA["mu"])
 
 
 def test_gradient_estimate_has_the_joints_structure_and_chunking_changes_nothing():
     joint = make_joint(THETA)
     key = jax.random.key(1)
     methods = {"z": "pathwise", "b": "disarm", "c": "rloo"}
-    est = rx.gradient_estimate(total_cost, joint, key, method=methods, num_samples=6)
+    run = jax.jit(
+        lambda j, chunk_size: rx.gradient_estimate(
+            total_cost, j, key, method=methods, num_samples=6, chunk_size=chunk_size
+        ),
+        static_argnums=1,
+    )
+    est = run(joint, None)
     assert isinstance(est.grad, rx.Joint)
     assert est.grad["z"].loc.shape == ()
-    chunked = rx.gradient_estimate(total_cost, joint, key, method=methods, num_samples=6, chunk_size=4)
+    chunked = run(joint, 4)
     np.testing.assert_allclose(est.grad["z"].loc, chunked.grad["z"].loc, rtol=1e-5)
     np.testing.assert_allclose(est.value, chunked.value, rtol=1e-5)
 
@@ -191,22 +209,41 @@ def test_gradient_estimate_has_the_joints_structure_and_chunking_changes_nothing
 def test_relaxed_sites_pass_relaxed_values_downstream():
     """Σ b(1 − b) is 0 at every hard sample: a positive value means relaxed values reached
     the descendants and f (biased, as for one site)."""
-    joint = rx.Joint({"b": rx.Bernoulli(logits=jnp.zeros(2)), "z": lambda b: rx.Normal(jnp.sum(b), 1.0)})
+    joint = rx.Joint(
+        {"b": rx.Bernoulli(logits=jnp.zeros(2)), "z": lambda b: rx.Normal(jnp.sum(b), 1.0)}
+    )
 
     def f(sample):
         return jnp.sum(sample["b"] * (1.0 - sample["b"])) + 0.0 * sample["z"]
 
-    relaxed = rx.expectation(f, joint, jax.random.key(0), method={"b": "gumbel_softmax", "z": "pathwise"}, num_samples=4)
-    hard = rx.expectation(f, joint, jax.random.key(0), method={"b": "disarm", "z": "pathwise"}, num_samples=4)
+    relaxed = rx.expectation(
+        f, joint, jax.random.key(0), method={"b": "gumbel_softmax", "z": "pathwise"}, num_samples=4
+    )
+    hard = rx.expectation(
+        f, joint, jax.random.key(0), method={"b": "disarm", "z": "pathwise"}, num_samples=4
+    )
     assert float(relaxed) > 0.0
     assert float(hard) == 0.0
 
 
 def test_a_keyed_f_gets_one_key_per_program_sample():
-    joint = make_joint(THETA)
-    f = rx.with_key(lambda s, k: total_cost(s) + jax.random.normal(k))
-    est = rx.gradient_estimate(f, joint, jax.random.key(0), method={"b": "exact", "c": "exact"}, num_samples=4)
-    assert jnp.isfinite(est.value)
+    """Noise from f's own key, shared by the enumerated alternatives of b and c, cancels in
+    their differences: the gradient is the noise-free one (same program keys)."""
+    methods = {"z": "pathwise", "b": "exact", "c": "exact"}
+    noisy = rx.with_key(lambda s, k: total_cost(s) + 3.0 * jax.random.normal(k))
+
+    def estimate(f):
+        def loss(theta):
+            return rx.expectation(
+                f, make_joint(theta), jax.random.key(0), method=methods, num_samples=4
+            )
+
+        return jax.jit(jax.value_and_grad(loss))(THETA)
+
+    (noisy_value, noisy_grad), (value, grad) = estimate(noisy), estimate(total_cost)
+    for name in THETA:  # the Normal's parameters and those the site functions close over
+        np.testing.assert_allclose(noisy_grad[name], grad[name], rtol=1e-4, atol=1e-5)
+    assert float(noisy_value) != float(value)
 
 
 def test_auto_picks_a_method_per_site():
@@ -239,4 +276,9 @@ def test_methods_for_unknown_or_unsupported_sites_are_refused():
 
 def test_costs_must_be_scalars():
     with pytest.raises(ValueError, match="floating scalar"):
-        rx.expectation(lambda s: jnp.stack([s["z"], s["z"]]), make_joint(THETA), jax.random.key(0), num_samples=2)
+        rx.expectation(
+            lambda s: jnp.stack([s["z"], s["z"]]),
+            make_joint(THETA),
+            jax.random.key(0),
+            num_samples=2,
+        )

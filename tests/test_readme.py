@@ -57,3 +57,10 @@ def test_cli_runs(capsys):
     )
     out = capsys.readouterr().out
     assert "pathwise" in out and "score_function" in out and "±" in out
+
+
+def test_readme_python_examples_run():
+    """Every ```python block of the README runs as written."""
+    readme = (ROOT / "README.md").read_text()
+    for block in re.findall(r"```python\n(.*?)\n```", readme, re.S):
+        exec(compile(block, "README.md", "exec"), {})

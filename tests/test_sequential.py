@@ -503,13 +503,6 @@ def test_state_is_a_fixed_pytree_of_scalars():
     assert float(jax.jit(dice_init)(0.5).discount) == 0.5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reparax.estimators._dice.magic_box (custom_jvp with a constant primal) loses its "
-    "own derivative inside lax.scan: second derivatives come out 0 (and vmapped gradients "
-    "are multiplied by the batch size). reparax.sequential uses the exp form; when this "
-    "passes, it may switch to the shared box.",
-)
 def test_library_magic_box_inside_scan():
     def program(theta, box, xs):
         def step(w, x):
@@ -518,7 +511,8 @@ def test_library_magic_box_inside_scan():
 
         return jax.lax.scan(step, jnp.zeros(()), xs)[1].sum()
 
-    # Under vmap over episodes the gradient is multiplied by the batch size: 3 × (1 + 3).
+    """The shared box keeps its derivatives inside lax.scan (a constant-primal custom_jvp
+    box lost them in JAX 0.10: Hessian 0, vmapped gradients times the batch size)."""
     xs = jnp.array([1.0, 2.0])
     episodes_xs = jnp.stack([xs] * 3)
     batch = lambda theta: jnp.sum(
