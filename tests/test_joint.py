@@ -100,7 +100,7 @@ def _gradients(methods, num_estimates, num_samples, key=0):
 _NOISE = {
     "score_function": 3,
     "rloo": 2,
-    "arm": 1.5,
+    "arm": 2.5,
     "disarm": 1.5,
     "measure_valued": 1,
     "indecater": 0.5,
@@ -108,7 +108,7 @@ _NOISE = {
 
 
 def _check(methods):
-    num_samples = int(64 * (1 + sum(_NOISE.get(m, 0) for m in methods.values())))
+    num_samples = int(96 * (1 + sum(_NOISE.get(m, 0) for m in methods.values())))
     grads = _gradients(methods, 2000, num_samples)
     for site, names in _GROUPS.items():
         for name in names:
