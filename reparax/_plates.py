@@ -113,7 +113,11 @@ def _element_cost(f: Callable, plate_shape: tuple[int, ...]) -> Callable:
     """Element b's cost function: f on the gathered batch, entry b of its output."""
 
     def pick(costs: jax.Array) -> jax.Array:
-        return costs.reshape(-1)[jax.lax.axis_index(AXIS)]
+        # A selection, not costs[axis_index]: a gather whose operand and index are both
+        # batched (keys vmapped around a Joint) crashed XLA's CPU backend under jit (JAX 0.10).
+        flat = costs.reshape(-1)
+        mine = jnp.arange(flat.shape[0]) == jax.lax.axis_index(AXIS)
+        return jnp.sum(jnp.where(mine, flat, 0.0))
 
     if is_keyed(f):
         keyed: KeyedCost = f  # type: ignore[assignment]

@@ -109,6 +109,43 @@ def _cost_structure(
     return cost_names, tuple(frozenset(r) for r in reads)
 
 
+def _flat_in(f: Callable, values: dict[str, Any], name: str) -> bool:
+    """Whether f's derivative with respect to site ``name``'s value is structurally zero
+    while its value depends on it (the other sites held at zeros of their shapes)."""
+    others = {n: jnp.zeros(v.shape, v.dtype) for n, v in values.items() if n != name}
+    cost = bind_key(f, jax.random.key(0))
+
+    def total(value: jax.Array) -> jax.Array:
+        leaves = jax.tree_util.tree_leaves(cost({**others, name: value}))
+        return sum(leaves, start=jnp.zeros(()))
+
+    example = values[name]
+    return _checks.derivative_is_structurally_zero(total, example)
+
+
+def _auto(dist: Any, num_samples: int, flat: bool, nested: int, name: str) -> Estimator:
+    """``"auto"`` for one site: the first ranked unbiased candidate that supports it, takes
+    ``num_samples``, needs no differentiable f where f's derivative is structurally zero, and
+    keeps the program's evaluations per sample (a product over nested local sites) within
+    ``AUTO_MAX_EVALUATIONS``."""
+    from reparax._api import AUTO_MAX_EVALUATIONS
+    from reparax._registry import auto_candidates, supported_methods
+
+    for candidate in auto_candidates():
+        if (
+            candidate.supports(dist)
+            and candidate.min_samples <= num_samples
+            and not (flat and candidate.differentiable_f)
+            and nested * candidate.count_evaluations(dist) <= AUTO_MAX_EVALUATIONS
+        ):
+            return candidate
+    raise ValueError(
+        f"site {name!r}: method='auto' found no unbiased method for {type(dist).__name__} with "
+        f"num_samples={num_samples} within {AUTO_MAX_EVALUATIONS} evaluations per sample; name "
+        f"one of {', '.join(supported_methods(dist))}."
+    )
+
+
 def plan(
     f: Callable,
     joint: Joint,
@@ -150,11 +187,26 @@ def plan(
     values = jax.eval_shape(forward, key)
     values = {n: jax.ShapeDtypeStruct(v.shape, v.dtype) for n, v in values.items()}
 
+    children = {parent for site in joint.names for parent in joint.parents(site)}
     sites = []
+    nested = 1  # continuation evaluations per sample so far (local sites multiply them)
     for name in joint.names:
         dist = dists[name]
         requested = _site_method(method, name, joint.names)
-        estimator = resolve_method("auto" if requested is None else requested, dist, num_samples)
+        # A site's gradient through f alone is structurally zero when f reads it only through
+        # comparisons, casts or stop_gradient and no later site's distribution reads it.
+        flat = name not in children and _flat_in(f, values, name)
+        if requested is None or (isinstance(requested, str) and requested.lower() == "auto"):
+            estimator = _auto(dist, num_samples, flat, nested, name)
+        else:
+            estimator = resolve_method(requested, dist, num_samples)
+        if flat and estimator.differentiable_f:
+            raise ValueError(
+                f"site {name!r}: method={estimator.name!r} needs a differentiable f, but f reads "
+                f"this site only through a comparison, an integer cast or stop_gradient (and no "
+                f"later site reads it): its gradient would be a silent 0. Use a method that does "
+                f"not differentiate f (e.g. 'disarm', 'rloo', 'score_function'), or 'auto'."
+            )
         if not estimator.supports(dist):
             from reparax._registry import supported_methods
 
@@ -186,7 +238,13 @@ def plan(
                     f"{baseline!r}."
                 )
             if baseline is not None and not isinstance(baseline, str):
-                baseline = jnp.broadcast_to(jnp.asarray(baseline, jnp.float32), (num_samples,))
+                baseline = jnp.asarray(baseline, jnp.float32)
+                if baseline.shape not in ((), (num_samples,)):
+                    raise ValueError(
+                        f"site {name!r}: `baseline` must be a scalar or have shape "
+                        f"(num_samples,) = ({num_samples},); got shape {baseline.shape}."
+                    )
+                baseline = jnp.broadcast_to(baseline, (num_samples,))
         _checks.check_count(
             "num_samples",
             num_samples,
@@ -194,6 +252,8 @@ def plan(
             method=estimator,
         )
         sites.append(Site(name, estimator, options, score, baseline))
+        if not score:
+            nested *= estimator.count_evaluations(dist)
 
     cost_names, reads = _cost_structure(f, joint, values)
     score_sites = {s.name for s in sites if s.score}

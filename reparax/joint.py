@@ -147,6 +147,11 @@ class Joint:
         if name in self._fixed:
             return self._fixed[name]
         dist = self._functions[name](**{p: values[p] for p in self._parents[name]})
+        if not hasattr(dist, "log_prob") or not hasattr(dist, "sample"):
+            raise TypeError(
+                f"rx.Joint: site {name!r}'s function must return a reparax distribution, got "
+                f"{type(dist).__name__}."
+            )
         check_distribution(dist)
         return dist
 

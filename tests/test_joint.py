@@ -282,3 +282,42 @@ def test_costs_must_be_scalars():
             jax.random.key(0),
             num_samples=2,
         )
+
+
+def test_a_site_read_only_through_a_comparison_refuses_pathwise_and_auto_avoids_it():
+    joint = rx.Joint({"z": rx.Normal(jnp.array(0.3), 1.0)})
+    step = lambda s: (s["z"] > 0).astype(jnp.float32)  # noqa: E731
+    with pytest.raises(ValueError, match="site 'z'.*needs a differentiable f"):
+        rx.expectation(step, joint, jax.random.key(0), method="pathwise", num_samples=2)
+    est = rx.gradient_estimate(step, joint, jax.random.key(0), num_samples=2000)
+    # ∂/∂μ P(z > 0) = φ(0.3) = 0.381: auto chose an estimator that does not differentiate f.
+    assert abs(float(est.grad["z"].loc) - 0.381) < 0.1
+
+
+def test_auto_bounds_the_product_of_nested_evaluations():
+    from reparax import _program
+
+    joint = rx.Joint(
+        {
+            "a": rx.Bernoulli(logits=jnp.zeros(10)),
+            "b": lambda a: rx.Bernoulli(logits=a - 0.5),
+            "c": lambda b: rx.Bernoulli(logits=b - 0.5),
+        }
+    )
+    plan = _program.plan(lambda s: jnp.sum(s["c"]), joint, jax.random.key(0), "auto", 4, None)
+    assert [s.estimator.name for s in plan.sites] == ["exact", "rloo", "rloo"]
+
+
+def test_a_site_function_must_return_a_distribution_and_baselines_their_shape():
+    bad = rx.Joint({"z": rx.Normal(0.0, 1.0), "b": lambda z: 3.0 * z})
+    with pytest.raises(TypeError, match="site 'b''s function must return a reparax distribution"):
+        rx.expectation(lambda s: s["b"], bad, jax.random.key(0), num_samples=2)
+    with pytest.raises(ValueError, match=r"site 'b': `baseline` must be a scalar or have shape"):
+        rx.expectation(
+            total_cost,
+            make_joint(THETA),
+            jax.random.key(0),
+            method={"b": "score_function"},
+            num_samples=4,
+            site_options={"b": {"baseline": jnp.ones(3)}},
+        )

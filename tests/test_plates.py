@@ -263,3 +263,32 @@ def test_control_variates_with_plates_are_refused():
             plates=1,
             control_variate=control,
         )
+
+
+def test_plated_expectation_inside_a_joint_under_jit_matches_eager():
+    """Regression: the element's cost was a gather with batched operand and index, which
+    crashed XLA's CPU backend under jit with ≥ 31 vmapped keys around a Joint."""
+
+    def f(s):
+        normal = rx.Normal(s["z"] * jnp.ones(3), 1.0)
+        return rx.expectation(
+            lambda y: (y - s["b"]) ** 2,
+            normal,
+            jax.random.key(1),
+            method="score_function",
+            num_samples=2,
+            plates=1,
+        )
+
+    def loss(logits, key):
+        joint = rx.Joint({"z": rx.Normal(0.3, 1.0), "b": lambda z: rx.Bernoulli(logits=logits + z)})
+        return rx.expectation(
+            f, joint, key, method={"z": "score_function", "b": "indecater"}, num_samples=4
+        )
+
+    run = jax.vmap(jax.grad(loss), in_axes=(None, 0))
+    logits, keys = jnp.array([0.2, -0.4, 0.9]), jax.random.split(jax.random.key(0), 64)
+    # Few keys never triggered it: they are the reference.
+    np.testing.assert_allclose(
+        jax.jit(run)(logits, keys)[:4], jax.jit(run)(logits, keys[:4]), rtol=1e-4, atol=1e-5
+    )
