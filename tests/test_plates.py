@@ -41,10 +41,16 @@ def _family(name):
     return rx.Bernoulli(logits=LOGITS), batch_cost
 
 
-_METHODS = [e for e in _registry.BUILTIN if e.supports(rx.Bernoulli(logits=LOGITS))]
+# Unbiased methods in the default tier; the biased relaxations (same mechanism, no own code
+# path for plates) in the slow tier, to keep CI's run short.
+_METHODS = [
+    pytest.param(e, id=e.name, marks=() if e.unbiased else pytest.mark.slow)
+    for e in _registry.BUILTIN
+    if e.supports(rx.Bernoulli(logits=LOGITS))
+]
 
 
-@pytest.mark.parametrize("method", _METHODS, ids=lambda e: e.name)
+@pytest.mark.parametrize("method", _METHODS)
 def test_plates_equal_a_vmap_over_data_points(method):
     """Same keys, same numbers: plates=1 is the per-datum estimator vmapped over the batch."""
     dist = rx.Bernoulli(logits=LOGITS)
