@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 
 from reparax import _checks
-from reparax._keyed import bind_key, is_keyed
+from reparax._keyed import bind_key
 from reparax.estimator import Estimator
 from reparax.estimators._dice import leave_one_out, magic_box
 from reparax.estimators._sampling import map_samples
@@ -281,7 +281,7 @@ def surrogate(
     num_slots = num_costs + len(baselined)
 
     def one_sample(sample_key: jax.Array) -> jax.Array:
-        cost = bind_key(f, sample_key) if is_keyed(f) else f
+        cost = bind_key(f, sample_key)
 
         def leaf(values: dict[str, Any], log_probs: dict[str, Any], slot: jax.Array) -> jax.Array:
             costs = jax.tree_util.tree_leaves(cost(values))
