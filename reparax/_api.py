@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import jax
 
 from reparax import _program, _registry
+from reparax._aux import cost_only, with_aux
 from reparax._checks import check_count, check_distribution, derivative_is_structurally_zero
 from reparax._keyed import bind_key
 from reparax.estimator import Estimator
@@ -24,10 +25,13 @@ class Estimate(NamedTuple):
     Attributes:
       value: the estimate of E_{p}[f(z)] (a scalar).
       grad: the gradient estimate, a pytree with the structure of the distribution.
+      aux: with ``has_aux=True``, the estimate of E[aux] for the aux outputs of f (averaged
+        as the method averages the cost; see ``reparax._aux``), else ``None``.
     """
 
     value: jax.Array
     grad: Any
+    aux: Any = None
 
 
 def resolve_method(
@@ -129,8 +133,9 @@ def expectation(
     *,
     method: str | Estimator = "auto",
     num_samples: int = 1,
+    has_aux: bool = False,
     **options: Any,
-) -> jax.Array:
+) -> Any:
     """A differentiable Monte Carlo estimate of E_{z ~ dist}[f(z)].
 
     The returned scalar's value is the method's estimate of the expectation, and its
@@ -149,11 +154,15 @@ def expectation(
       method: a name from ``rx.methods()`` (case-insensitive), an alias, an
         ``rx.Estimator`` value, or ``"auto"``.
       num_samples: number of Monte Carlo samples (Python int).
+      has_aux: as in ``jax.value_and_grad``: ``f`` returns ``(cost, aux)``, with ``aux`` a
+        pytree of arrays (scalars with ``plates``), and the result is ``(scalar, aux
+        estimate)``. The aux estimate is read from the same f-evaluations as the cost's,
+        averaged over the samples as the method averages the cost, without gradient.
       **options: method options, e.g. ``chunk_size``, ``plates``, ``baseline``,
         ``temperature``, ``control_variate``.
 
     Returns:
-      A scalar.
+      A scalar; with ``has_aux=True``, the pair ``(scalar, aux)``.
 
     Example:
       >>> import jax, jax.numpy as jnp, reparax as rx
@@ -164,9 +173,17 @@ def expectation(
       (3,)
     """
     if isinstance(dist, Joint):
+        _refuse_aux_for_joint(has_aux)
         return _joint_objective(f, dist, key, method, num_samples, options)(dist)
-    estimator, common = _resolve_and_validate(f, dist, key, method, num_samples, options)
-    return estimator.surrogate(f, dist, key, num_samples=num_samples, **common, **options)
+    cost = cost_only(f) if has_aux else f
+    estimator, common = _resolve_and_validate(cost, dist, key, method, num_samples, options)
+
+    def run(g: Callable) -> jax.Array:
+        return estimator.surrogate(g, dist, key, num_samples=num_samples, **common, **options)
+
+    if has_aux:
+        return with_aux(run, f, jax.eval_shape(dist.sample, key), common["plates"])
+    return run(f)
 
 
 def gradient_estimate(
@@ -176,6 +193,7 @@ def gradient_estimate(
     *,
     method: str | Estimator = "auto",
     num_samples: int = 1,
+    has_aux: bool = False,
     **options: Any,
 ) -> Estimate:
     """Estimates E[f] and its gradient with respect to ``dist``'s parameters.
@@ -187,10 +205,12 @@ def gradient_estimate(
       method: a name from ``rx.methods()``, an alias, an ``rx.Estimator``, or ``"auto"``
         (an unbiased method: see :func:`resolve_method`).
       num_samples: number of Monte Carlo samples.
+      has_aux: ``f`` returns ``(cost, aux)``; ``Estimate.aux`` is then the estimate of
+        E[aux] from the same f-evaluations (see :func:`expectation`).
       **options: method options (``chunk_size``, ``baseline``, ``temperature``, ...).
 
     Returns:
-      ``Estimate(value, grad)`` where ``grad`` has the pytree structure of ``dist``.
+      ``Estimate(value, grad, aux)`` where ``grad`` has the pytree structure of ``dist``.
 
     Example:
       >>> import jax, jax.numpy as jnp, reparax as rx
@@ -202,12 +222,27 @@ def gradient_estimate(
     """
     # Validated once, while the parameters are still concrete (before value_and_grad).
     if isinstance(dist, Joint):
+        _refuse_aux_for_joint(has_aux)
         objective = _joint_objective(f, dist, key, method, num_samples, options)
-    else:
-        estimator, common = _resolve_and_validate(f, dist, key, method, num_samples, options)
+        value, grad = jax.value_and_grad(objective)(dist)
+        return Estimate(value, grad)
+    cost = cost_only(f) if has_aux else f
+    estimator, common = _resolve_and_validate(cost, dist, key, method, num_samples, options)
+    example = jax.eval_shape(dist.sample, key)
 
-        def objective(d: Any) -> jax.Array:
-            return estimator.surrogate(f, d, key, num_samples=num_samples, **common, **options)
+    def with_outputs(d: Any) -> tuple[jax.Array, Any]:
+        def run(g: Callable) -> jax.Array:
+            return estimator.surrogate(g, d, key, num_samples=num_samples, **common, **options)
 
-    value, grad = jax.value_and_grad(objective)(dist)
-    return Estimate(value, grad)
+        return with_aux(run, f, example, common["plates"]) if has_aux else (run(f), None)
+
+    (value, aux), grad = jax.value_and_grad(with_outputs, has_aux=True)(dist)
+    return Estimate(value, grad, aux)
+
+
+def _refuse_aux_for_joint(has_aux: bool) -> None:
+    if has_aux:
+        raise TypeError(
+            "has_aux=True is not supported for an rx.Joint yet: compute the terms to log "
+            "from the program's samples in a separate pass (rx.Joint.sample)."
+        )
