@@ -26,7 +26,13 @@ site, Rao-Blackwellized named costs: ``reparax._program``) and the scan-friendly
 """
 
 from reparax import capabilities, constraints, control_variates, diagnostics, problems
-from reparax._api import Estimate, expectation, gradient_estimate, resolve_method
+from reparax._api import (
+    Estimate,
+    auto_num_samples,
+    expectation,
+    gradient_estimate,
+    resolve_method,
+)
 from reparax._keyed import KeyedCost, with_key
 from reparax._order import DerivativeOrderError
 from reparax._registry import methods, methods_table, register, supported_methods, unregister
@@ -147,6 +153,7 @@ __all__ = [
     "relax",
     "relax_init",
     "resolve_method",
+    "auto_num_samples",
     "rloo",
     "sample_node",
     "score_function",

@@ -34,6 +34,21 @@ class Estimate(NamedTuple):
     aux: Any = None
 
 
+def auto_num_samples(estimator: Estimator, dist: Any, num_samples: int) -> int:
+    """The samples ``method="auto"`` gives ``estimator`` out of a budget of ``num_samples``.
+
+    For ``auto``, ``num_samples`` is a budget of f-evaluations: an estimator that evaluates f
+    c times per sample (DisARM's pair: 2, IndeCateR: D·K + 1) runs ⌊num_samples / c⌋ samples.
+    Exact enumeration is the exception: it has no variance, so ``auto`` takes it whenever the
+    support has at most ``AUTO_MAX_EVALUATIONS`` outcomes, with ``num_samples`` unchanged
+    (which only matters for a keyed f, whose inner keys it averages over).
+    """
+    from reparax.estimators.exact import exact
+
+    cost = estimator.count_evaluations(dist)
+    return num_samples if estimator is exact or cost <= 1 else num_samples // cost
+
+
 def resolve_method(
     method: str | Estimator,
     dist: Any,
@@ -43,12 +58,21 @@ def resolve_method(
 ) -> Estimator:
     """The estimator ``method`` names; ``"auto"`` picks an unbiased one.
 
-    ``"auto"`` takes the first of ``rx.registry.auto_candidates()`` (pathwise, exact,
-    rloo, score_function, in that order) that supports ``dist``, accepts ``num_samples`` and
-    every given option, costs at most ``AUTO_MAX_EVALUATIONS`` f-evaluations per sample
-    (exact enumeration of at most 2¹⁰ outcomes), and, when ``f`` is given and its derivative
-    is structurally zero (comparisons, integer casts, ``stop_gradient``), does not need a
+    ``"auto"`` reads ``num_samples`` as a budget of f-evaluations (see
+    :func:`auto_num_samples`) and takes the first of ``rx.registry.auto_candidates()`` —
+    pathwise, exact, indecater, disarm, rloo, score_function, in that order — that supports
+    ``dist``, gets at least its minimum number of samples within the budget, accepts every
+    given option, costs at most ``AUTO_MAX_EVALUATIONS`` f-evaluations per sample (exact
+    enumeration of at most 2¹⁰ outcomes), and, when ``f`` is given and its derivative is
+    structurally zero (comparisons, integer casts, ``stop_gradient``), does not need a
     differentiable ``f``. Relaxations (biased) are never chosen automatically.
+
+    The order is the measured one: on the binarized-digits VAE (README, "Discrete VAE") at
+    equal f-evaluations per datum the encoder-gradient variance is DisARM 7.15 vs RLOO 9.68
+    vs score function 146 (linear model; 71 vs 100 vs 1613 nonlinear), and IndeCateR's
+    variance × evaluations is lower still (0.16 × 65 = 10.4 vs DisARM's 7.15 × 2 = 14.3;
+    102 vs 142 nonlinear). For a Bernoulli or categorical with D·K + 1 ≤ num_samples auto
+    runs IndeCateR, with num_samples ≥ 2 DisARM's ⌊num_samples / 2⌋ pairs.
     """
     if not (isinstance(method, str) and method.lower() == "auto"):
         return _registry.lookup(method)
@@ -61,7 +85,7 @@ def resolve_method(
     for candidate in _registry.auto_candidates():
         if (
             candidate.supports(dist)
-            and candidate.min_samples <= num_samples
+            and candidate.min_samples <= auto_num_samples(candidate, dist, num_samples)
             and all(candidate.accepts(option) for option in options)
             and not (flat and candidate.differentiable_f)
             and candidate.count_evaluations(dist) <= AUTO_MAX_EVALUATIONS
@@ -82,20 +106,18 @@ def _resolve_and_validate(
     num_samples: int,
     options: dict[str, Any],
 ) -> tuple[Estimator, dict[str, Any]]:
-    """The estimator and the common options (``chunk_size``, ``plates``: popped from
-    ``options``), after every check."""
+    """The estimator and its common options (``num_samples`` — for ``auto`` its share of
+    the budget — ``chunk_size``, ``plates``: popped from ``options``), after every check."""
     estimator = resolve_method(method, dist, num_samples, f, options)
-    common = {"chunk_size": options.pop("chunk_size", None), "plates": options.pop("plates", 0)}
     auto = isinstance(method, str) and method.lower() == "auto"
-    estimator.validate(
-        f,
-        dist,
-        key,
-        num_samples=num_samples,
-        options=options,
-        chosen_by="auto" if auto else None,
-        **common,
-    )
+    if auto:
+        num_samples = auto_num_samples(estimator, dist, num_samples)
+    common = {
+        "num_samples": num_samples,
+        "chunk_size": options.pop("chunk_size", None),
+        "plates": options.pop("plates", 0),
+    }
+    estimator.validate(f, dist, key, options=options, chosen_by="auto" if auto else None, **common)
     return estimator, common
 
 
@@ -179,7 +201,7 @@ def expectation(
     estimator, common = _resolve_and_validate(cost, dist, key, method, num_samples, options)
 
     def run(g: Callable) -> jax.Array:
-        return estimator.surrogate(g, dist, key, num_samples=num_samples, **common, **options)
+        return estimator.surrogate(g, dist, key, **common, **options)
 
     if has_aux:
         return with_aux(run, f, jax.eval_shape(dist.sample, key), common["plates"])
@@ -232,7 +254,7 @@ def gradient_estimate(
 
     def with_outputs(d: Any) -> tuple[jax.Array, Any]:
         def run(g: Callable) -> jax.Array:
-            return estimator.surrogate(g, d, key, num_samples=num_samples, **common, **options)
+            return estimator.surrogate(g, d, key, **common, **options)
 
         return with_aux(run, f, example, common["plates"]) if has_aux else (run(f), None)
 

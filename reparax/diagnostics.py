@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from reparax._api import Estimate, gradient_estimate, resolve_method
+from reparax._api import Estimate, auto_num_samples, gradient_estimate, resolve_method
 from reparax._checks import check_count, check_distribution
 from reparax.estimator import Estimator
 
@@ -123,8 +123,11 @@ def bias_z_score(samples: Any, exact: Any, *, atol: float = 1e-6) -> Any:
 
 
 def f_evaluations(method: str | Estimator, dist: Any, num_samples: int) -> int:
-    """f-evaluations one estimate costs."""
-    return num_samples * resolve_method(method, dist, num_samples).count_evaluations(dist)
+    """f-evaluations one estimate costs (for ``"auto"``, with its share of the budget)."""
+    estimator = resolve_method(method, dist, num_samples)
+    if isinstance(method, str) and method.lower() == "auto":
+        num_samples = auto_num_samples(estimator, dist, num_samples)
+    return num_samples * estimator.count_evaluations(dist)
 
 
 def time_per_estimate(

@@ -865,10 +865,10 @@ def test_auto_error_names_chosen_method_for_unknown_option_of_chosen():
     [
         (NORMAL, "pathwise"),
         (BERN, "exact"),
-        (rx.Bernoulli(jnp.zeros(11)), "rloo"),
+        (rx.Bernoulli(jnp.zeros(11)), "disarm"),
         (rx.Poisson(2.0), "rloo"),
     ],
-    ids=["Normal-pathwise", "Bernoulli2-exact", "Bernoulli11-rloo-2^11>2^10", "Poisson-rloo"],
+    ids=["Normal-pathwise", "Bernoulli2-exact", "Bernoulli11-disarm-2^11>2^10", "Poisson-rloo"],
 )
 def test_auto_choice(dist, expected):
     """auto's pick follows the README ranking (num_samples=4)."""

@@ -232,9 +232,22 @@ def test_exact_refuses_large_supports():
     assert jnp.allclose(small.value, 1.5)
 
 
+def test_auto_spends_num_samples_as_a_budget_of_evaluations():
+    """auto's DisARM runs ⌊N / 2⌋ pairs and IndeCateR ⌊N / (D·K + 1)⌋ samples: the same
+    numbers as naming them with those counts."""
+    f = lambda b: jnp.sum((b - 0.45) ** 2)  # noqa: E731
+    dist = rx.Bernoulli(jnp.linspace(-1.0, 1.0, 12))
+    for budget, method, samples in [(8, rx.disarm, 4), (60, rx.indecater, 2)]:
+        assert rx.resolve_method("auto", dist, budget) is method
+        auto = rx.gradient_estimate(f, dist, KEY, num_samples=budget)
+        named = rx.gradient_estimate(f, dist, KEY, method=method, num_samples=samples)
+        np.testing.assert_array_equal(auto.grad.logits, named.grad.logits)
+        assert rx.diagnostics.f_evaluations("auto", dist, budget) <= budget
+
+
 def test_auto_is_unbiased_for_discrete():
     assert rx.resolve_method("auto", rx.Bernoulli(jnp.zeros(3)), 1) is rx.exact
-    assert rx.resolve_method("auto", rx.Bernoulli(jnp.zeros(200)), 8) is rx.rloo
+    assert rx.resolve_method("auto", rx.Bernoulli(jnp.zeros(200)), 8) is rx.disarm
     assert rx.resolve_method("auto", rx.OneHotCategorical(jnp.zeros((20, 10))), 1) is (
         rx.score_function
     )

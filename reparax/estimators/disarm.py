@@ -78,6 +78,7 @@ disarm = Estimator(
     name="disarm",
     fn=_disarm,
     unbiased=True,
+    auto_rank=15,
     differentiable_f=False,
     evaluations="2",
     requires=(UniformNoise,),

@@ -67,6 +67,7 @@ indecater = Estimator(
     name="indecater",
     fn=_indecater,
     unbiased=True,
+    auto_rank=12,
     differentiable_f=False,
     evaluations="D·K + 1",
     requires=(LocalReplacements,),
