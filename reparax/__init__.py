@@ -84,6 +84,7 @@ from reparax.estimators.score_function import score_function
 from reparax.estimators.st_gumbel_softmax import st_gumbel_softmax
 from reparax.estimators.straight_through import straight_through
 from reparax.joint import Joint
+from reparax.pilot import Choice, choose_method
 from reparax.sequential import DiceState, baseline_node, cost_node, dice_init, sample_node
 
 reinforce = score_function
@@ -154,6 +155,8 @@ __all__ = [
     "relax_init",
     "resolve_method",
     "auto_num_samples",
+    "choose_method",
+    "Choice",
     "rloo",
     "sample_node",
     "score_function",
