@@ -47,10 +47,14 @@ def _paper_surrogate(theta, hard, f, temperature, gap):
 def test_gst_forward_value_is_the_hard_sample_exactly():
     keys = _sample_keys(KEY, 5)
     for dist, f in ((rx.OneHotCategorical(LOGITS), smooth), (rx.Bernoulli(BITS), smooth_bits)):
-        values = jax.vmap(
-            lambda k, dist=dist, f=f: rx.expectation(f, dist, k, method="gapped_straight_through")
+        values, hard = jax.jit(
+            lambda keys, dist=dist, f=f: (
+                jax.vmap(lambda k: rx.expectation(f, dist, k, method="gapped_straight_through"))(
+                    keys
+                ),
+                jax.vmap(lambda k: f(dist.sample(jax.random.split(k, 1)[0])))(keys),
+            )
         )(keys)
-        hard = jax.vmap(lambda k, dist=dist, f=f: f(dist.sample(jax.random.split(k, 1)[0])))(keys)
         np.testing.assert_array_equal(values, hard)
 
 
@@ -136,6 +140,14 @@ def test_gst_refuses_categorical_naming_one_hot_and_a_bad_gap():
     for gap, error in ((0.0, ValueError), (-1.0, ValueError), ("1", TypeError)):
         with pytest.raises(error, match="gap"):
             rx.gradient_estimate(smooth, dist, KEY, method="gapped_straight_through", gap=gap)
+
+
+def test_gst_refuses_a_second_derivative():
+    def loss(theta):
+        return rx.gapped_straight_through(smooth, rx.OneHotCategorical(theta), KEY)
+
+    with pytest.raises(rx.DerivativeOrderError):
+        jax.jit(jax.hessian(loss))(LOGITS)  # refused while tracing
 
 
 # -- decoupled ST-Gumbel-softmax -------------------------------------------------------------

@@ -39,10 +39,10 @@ def _st_gumbel_softmax(
     Decoupled ST-GS (Shah et al. 2024) gives the two passes their own temperatures: the
     forward pass discretizes the τ_f-relaxed sample, D = one_hot(argmax softmax((θ + G)/τ_f)),
     and the backward pass differentiates the τ_b-relaxed one. Dividing by τ_f > 0 keeps the
-    order of θ + G, so D is the same hard sample for every τ_f (the estimate stays one of
-    E[f] under the given distribution): τ_f = ``temperature`` changes nothing once
-    τ_b = ``backward_temperature`` is given, and ST-GS is the diagonal τ_b = τ_f
-    (``backward_temperature=None``, the default, bit for bit). First derivatives only.
+    order of θ + G, so D is the same hard sample, drawn from the given distribution, for
+    every τ_f: once τ_b = ``backward_temperature`` is given, τ_f = ``temperature`` changes
+    nothing and the estimate is ST-GS at τ_b. ``backward_temperature=None`` (the default)
+    is ST-GS with τ_b = τ_f, bit for bit as before. First derivatives only.
 
     Args:
       f: maps ONE sample to a scalar; must be differentiable.
