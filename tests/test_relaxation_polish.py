@@ -262,6 +262,29 @@ def test_gumbel_softmax_hard_value_leaves_every_derivative_unchanged():
     np.testing.assert_allclose(value, jnp.mean(at_argmax(gumbels)), rtol=1e-6)
 
 
+def test_gumbel_softmax_hard_value_reads_aux_at_the_hard_samples():
+    """With has_aux, the aux estimate comes from the same evaluations as the value: at the
+    hard samples (each has one 1 per row, so Σz² is 2 exactly)."""
+
+    def f(z):
+        return smooth(z), {"squares": jnp.sum(z**2), "first": z[0, 0]}
+
+    est = rx.gradient_estimate(
+        f,
+        rx.OneHotCategorical(LOGITS),
+        KEY,
+        method="gumbel_softmax",
+        num_samples=NUM,
+        value="hard",
+        has_aux=True,
+    )
+    gumbels = jax.vmap(lambda k: jax.random.gumbel(k, LOGITS.shape))(_sample_keys(KEY, NUM))
+    hard = jax.nn.one_hot(jnp.argmax(LOGITS[None] + gumbels, -1), 3)
+    assert float(est.aux["squares"]) == 2.0
+    np.testing.assert_allclose(est.aux["first"], jnp.mean(hard[:, 0, 0]), rtol=1e-6)
+    np.testing.assert_allclose(est.value, jnp.mean(jax.vmap(smooth)(hard)), rtol=1e-6)
+
+
 def test_bad_value_choice_is_refused_naming_it():
     with pytest.raises(ValueError, match="`value`"):
         rx.gradient_estimate(
