@@ -71,6 +71,7 @@ from reparax.estimator import Estimator, Trainable
 from reparax.estimators.arm import arm
 from reparax.estimators.disarm import disarm
 from reparax.estimators.exact import exact
+from reparax.estimators.gapped_straight_through import gapped_straight_through
 from reparax.estimators.gumbel_rao import gumbel_rao
 from reparax.estimators.gumbel_softmax import gumbel_softmax
 from reparax.estimators.indecater import indecater
@@ -136,6 +137,7 @@ __all__ = [
     "distribution",
     "exact",
     "expectation",
+    "gapped_straight_through",
     "gradient_estimate",
     "gumbel_rao",
     "gumbel_softmax",

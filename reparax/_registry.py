@@ -18,6 +18,7 @@ from reparax.estimators import (
     arm,
     disarm,
     exact,
+    gapped_straight_through,
     gumbel_rao,
     gumbel_softmax,
     indecater,
@@ -50,6 +51,7 @@ BUILTIN: tuple[Estimator, ...] = (
     st_gumbel_softmax.st_gumbel_softmax,
     gumbel_rao.gumbel_rao,
     reinmax.reinmax,
+    gapped_straight_through.gapped_straight_through,
 )
 
 # Estimators a user (or a test) added with `register`, after the built-in ones. This is the

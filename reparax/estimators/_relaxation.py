@@ -44,6 +44,20 @@ def check_temperature(temperature: Any, method: str, name: str = "temperature") 
             )
 
 
+#: What a relaxation may report as its value (``value=`` option): the relaxed objective or f
+#: at the hard sample of the same noise.
+VALUE_CHOICES = ("relaxed", "hard")
+
+
+def check_value_choice(value: Any, method: str) -> None:
+    """``value`` must name what the estimate reports: ``"relaxed"`` or ``"hard"``."""
+    if not isinstance(value, str) or value not in VALUE_CHOICES:
+        raise ValueError(
+            f"method={method!r}: `value` must be 'relaxed' (f at the relaxed sample) or 'hard' "
+            f"(f at the hard sample of the same noise, the true objective), got {value!r}."
+        )
+
+
 def straight_through_value(hard: jax.Array, soft: jax.Array) -> jax.Array:
     """Forward: exactly ``hard``. Backward: as if it were ``soft``."""
     return jax.lax.stop_gradient(hard) + (soft - jax.lax.stop_gradient(soft))
