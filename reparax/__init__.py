@@ -64,10 +64,12 @@ from reparax.distributions import (
 from reparax.estimator import Estimator, Trainable
 from reparax.estimators.arm import arm
 from reparax.estimators.disarm import disarm
+from reparax.estimators.dreg import dreg
 from reparax.estimators.exact import exact
 from reparax.estimators.gumbel_rao import gumbel_rao
 from reparax.estimators.gumbel_softmax import gumbel_softmax
 from reparax.estimators.indecater import indecater
+from reparax.estimators.iwae import iwae
 from reparax.estimators.measure_valued import measure_valued
 from reparax.estimators.pathwise import pathwise
 from reparax.estimators.rebar import rebar, rebar_init
@@ -76,8 +78,11 @@ from reparax.estimators.relax import relax, relax_init
 from reparax.estimators.rloo import rloo
 from reparax.estimators.score_function import score_function
 from reparax.estimators.st_gumbel_softmax import st_gumbel_softmax
+from reparax.estimators.stl import stl
 from reparax.estimators.straight_through import straight_through
+from reparax.estimators.vimco import vimco
 from reparax.joint import Joint
+from reparax.multisample import multisample_bound, multisample_bound_estimate
 from reparax.sequential import DiceState, baseline_node, cost_node, dice_init, sample_node
 
 reinforce = score_function
@@ -126,6 +131,7 @@ __all__ = [
     "diagnostics",
     "dice_init",
     "disarm",
+    "dreg",
     "distribution",
     "exact",
     "expectation",
@@ -133,9 +139,12 @@ __all__ = [
     "gumbel_rao",
     "gumbel_softmax",
     "indecater",
+    "iwae",
     "measure_valued",
     "methods",
     "methods_table",
+    "multisample_bound",
+    "multisample_bound_estimate",
     "param",
     "pathwise",
     "problems",
@@ -152,9 +161,11 @@ __all__ = [
     "score_function",
     "st_gumbel_softmax",
     "static",
+    "stl",
     "straight_through",
     "supported_methods",
     "unregister",
     "variance_gradient",
+    "vimco",
     "with_key",
 ]

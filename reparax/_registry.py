@@ -17,10 +17,12 @@ from reparax.estimator import Estimator
 from reparax.estimators import (
     arm,
     disarm,
+    dreg,
     exact,
     gumbel_rao,
     gumbel_softmax,
     indecater,
+    iwae,
     measure_valued,
     pathwise,
     rebar,
@@ -29,7 +31,9 @@ from reparax.estimators import (
     rloo,
     score_function,
     st_gumbel_softmax,
+    stl,
     straight_through,
+    vimco,
 )
 
 #: The built-in estimators, in the order ``methods()`` lists them: continuous, then
@@ -50,6 +54,10 @@ BUILTIN: tuple[Estimator, ...] = (
     st_gumbel_softmax.st_gumbel_softmax,
     gumbel_rao.gumbel_rao,
     reinmax.reinmax,
+    vimco.vimco,
+    iwae.iwae,
+    dreg.dreg,
+    stl.stl,
 )
 
 # Estimators a user (or a test) added with `register`, after the built-in ones. This is the
@@ -115,8 +123,10 @@ def lookup(name: Any) -> Estimator:
     return found
 
 
-def supported_methods(dist: Any) -> list[str]:
-    """Names of the methods whose required capabilities ``dist`` has.
+def supported_methods(dist: Any, objective: str = "expectation") -> list[str]:
+    """Names of the methods whose required capabilities ``dist`` has, among those with
+    ``objective`` (``"expectation"``: for ``rx.expectation``; ``"bound"``: for
+    ``rx.multisample_bound``).
 
     Raises ``TypeError`` when ``dist`` is not a reparax distribution (so a foreign object
     gets an answer, not an empty list).
@@ -124,7 +134,7 @@ def supported_methods(dist: Any) -> list[str]:
     from reparax._checks import check_distribution
 
     check_distribution(dist)
-    return [e.name for e in estimators() if e.supports(dist)]
+    return [e.name for e in estimators() if e.objective == objective and e.supports(dist)]
 
 
 def auto_candidates() -> list[Estimator]:
@@ -149,6 +159,8 @@ def methods_table(estimators_: tuple[Estimator, ...] | None = None) -> str:
     ]
     for e in estimators() if estimators_ is None else estimators_:
         alias = f" (alias `{'`, `'.join(e.aliases)}`)" if e.aliases else ""
+        if e.objective == "bound":
+            alias += " (bound: `rx.multisample_bound`)"
         order = "any" if e.max_order is None else f"≤ {e.max_order}"
         auto = "—" if e.auto_rank is None else str(e.auto_rank)
         lines.append(
