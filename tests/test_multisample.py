@@ -311,3 +311,50 @@ def test_the_methods_table_marks_bound_methods():
     table = rx.methods_table()
     for name in ("vimco", "iwae", "dreg", "stl"):
         assert f"`{name}` (bound: `rx.multisample_bound`)" in table
+
+
+@pytest.mark.parametrize(
+    "method",
+    ["dreg", pytest.param("vimco", marks=pytest.mark.slow)],  # map_samples: chunking
+)
+def test_chunks_with_a_remainder_equal_the_unchunked_bound(method):
+    loss = _gaussian_bound(method, 7)
+
+    def chunked(p, key):
+        q = rx.Normal(p["mu"], p["sigma"])
+        return rx.multisample_bound(
+            _gaussian_log_joint(p["theta"]), q, key, method=method, num_samples=7, chunk_size=3
+        )
+
+    got = jax.jit(jax.value_and_grad(chunked))(GAUSS, KEY)
+    want = jax.jit(jax.value_and_grad(loss))(GAUSS, KEY)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), got, want)
+
+
+def test_extreme_weights_and_logits_stay_finite():
+    # log w ≈ ±1000 (exp overflows float32) and Bernoulli logits ±50: log space throughout.
+    q = rx.Normal(jnp.array([0.0, 1.0]), jnp.array([1.0, 0.1]))
+    bits = rx.Bernoulli(jnp.array([50.0, -50.0, 0.0]))
+
+    @jax.jit
+    def everything(shift):
+        out = [
+            rx.multisample_bound_estimate(
+                lambda z: shift - jnp.sum(z**2), q, KEY, method=method, num_samples=4
+            )
+            for method in ("iwae", "dreg", "stl", "vimco")
+        ]
+        return out + [
+            rx.multisample_bound_estimate(
+                lambda b: shift * jnp.sum(b), bits, KEY, method="vimco", num_samples=4
+            )
+        ]
+
+    for leaf in jax.tree.leaves(jax.vmap(everything)(jnp.array([1000.0, -1000.0]))):
+        assert bool(jnp.all(jnp.isfinite(leaf)))
+
+
+def test_a_joint_site_refuses_a_bound_method():
+    joint = rx.Joint({"z": rx.Normal(0.0, 1.0)})
+    with pytest.raises(ValueError, match="rx.multisample_bound"):
+        rx.expectation(lambda s: s["z"] ** 2, joint, KEY, method={"z": "iwae"}, num_samples=2)
