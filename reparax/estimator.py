@@ -201,13 +201,17 @@ class Estimator:
             alternatives = [
                 e.name
                 for e in _registry_estimators()
-                if e.unbiased and not e.differentiable_f and e.supports(dist)
+                if e.unbiased
+                and not e.differentiable_f
+                and e.objective == self.objective
+                and e.supports(dist)
             ]
+            auto = " (method='auto' picks one)" if self.objective == "expectation" else ""
             raise ValueError(
                 f"method={self.name!r} needs a differentiable f, but f's derivative is zero "
                 "by construction (a comparison, an integer cast or stop_gradient in f): its "
                 f"gradient would be a silent 0. Unbiased methods for a non-differentiable f: "
-                f"{', '.join(alternatives)} (method='auto' picks one)."
+                f"{', '.join(alternatives)}{auto}."
             )
 
     def surrogate(

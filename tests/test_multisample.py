@@ -298,6 +298,9 @@ def test_multisample_bound_refuses_expectation_methods_auto_and_bad_input():
         rx.multisample_bound(lambda b: jnp.sum(b), rx.Bernoulli(jnp.zeros(2)), KEY, num_samples=2)
     with pytest.raises(ValueError, match="num_samples"):
         rx.multisample_bound(log_joint, q, KEY, method="iwae", num_samples=0)
+    flat = lambda z: jnp.where(z > 0, 0.0, -1.0)  # noqa: E731
+    with pytest.raises(ValueError, match="non-differentiable f: vimco.$"):
+        rx.multisample_bound(flat, q, KEY, method="dreg", num_samples=2)
 
 
 @pytest.mark.parametrize("method", ["vimco", "dreg", "stl"])
@@ -311,6 +314,13 @@ def test_the_methods_table_marks_bound_methods():
     table = rx.methods_table()
     for name in ("vimco", "iwae", "dreg", "stl"):
         assert f"`{name}` (bound: `rx.multisample_bound`)" in table
+
+
+def test_dreg_at_one_sample_is_stl():
+    # K = 1: w̃ = 1, so DReG's q-gradient is the path derivative and its θ-gradient STL's.
+    got = jax.jit(jax.grad(_gaussian_bound("dreg", 1)))(GAUSS, KEY)
+    want = jax.jit(jax.grad(_gaussian_bound("stl", 1)))(GAUSS, KEY)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), got, want)
 
 
 @pytest.mark.parametrize(
