@@ -173,6 +173,16 @@ def test_two_sample_bound_gradients_against_quadrature(method, num_estimates):
     assert_unbiased(values[:, None], exact_value, label=f"{method} value")
 
 
+def test_iwae_hessian_against_quadrature():
+    # IWAE is the pathwise derivative of the Monte Carlo bound: unbiased at second order too
+    # (max_order=None), for q's and the model's parameters and their cross terms.
+    keys = jax.random.split(jax.random.key(3), 2**15)
+    hessians = jax.jit(jax.vmap(jax.hessian(_gaussian_bound("iwae", 2)), (None, 0)))(GAUSS, keys)
+    exact = jax.hessian(_l2_quadrature)(GAUSS)
+    for a, b in itertools.combinations_with_replacement(sorted(GAUSS), 2):
+        assert_unbiased(hessians[a][b], exact[a][b], label=f"iwae ∂²/∂{a}∂{b}")
+
+
 def test_dreg_with_parameters_shared_by_q_and_the_model():
     # q = N(a, σ) and the prior N(a, 1) share `a`: the gradient in `a` is DReG's φ-part plus
     # IWAE's θ-part, unbiased for the total derivative of L_2.
