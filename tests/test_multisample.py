@@ -378,3 +378,11 @@ def test_a_joint_site_refuses_a_bound_method():
     joint = rx.Joint({"z": rx.Normal(0.0, 1.0)})
     with pytest.raises(ValueError, match="rx.multisample_bound"):
         rx.expectation(lambda s: s["z"] ** 2, joint, KEY, method={"z": "iwae"}, num_samples=2)
+
+
+def test_an_estimator_objective_is_checked():
+    common = dict(fn=lambda *a, **k: 0.0, unbiased=True, differentiable_f=True, evaluations="1")
+    with pytest.raises(ValueError, match="objective"):
+        rx.Estimator(name="x", references=(), objective="bogus", **common)
+    with pytest.raises(ValueError, match="auto_rank"):
+        rx.Estimator(name="x", references=(), objective="bound", auto_rank=5, **common)
