@@ -70,11 +70,13 @@ from reparax.distributions import (
 from reparax.estimator import Estimator, Trainable
 from reparax.estimators.arm import arm
 from reparax.estimators.disarm import disarm
+from reparax.estimators.dreg import dreg
 from reparax.estimators.exact import exact
 from reparax.estimators.gapped_straight_through import gapped_straight_through
 from reparax.estimators.gumbel_rao import gumbel_rao
 from reparax.estimators.gumbel_softmax import gumbel_softmax
 from reparax.estimators.indecater import indecater
+from reparax.estimators.iwae import iwae
 from reparax.estimators.measure_valued import measure_valued
 from reparax.estimators.pathwise import pathwise
 from reparax.estimators.rebar import rebar, rebar_init
@@ -83,8 +85,11 @@ from reparax.estimators.relax import relax, relax_init
 from reparax.estimators.rloo import rloo
 from reparax.estimators.score_function import score_function
 from reparax.estimators.st_gumbel_softmax import st_gumbel_softmax
+from reparax.estimators.stl import stl
 from reparax.estimators.straight_through import straight_through
+from reparax.estimators.vimco import vimco
 from reparax.joint import Joint
+from reparax.multisample import multisample_bound, multisample_bound_estimate
 from reparax.pilot import Choice, choose_method
 from reparax.sequential import DiceState, baseline_node, cost_node, dice_init, sample_node
 
@@ -134,6 +139,7 @@ __all__ = [
     "diagnostics",
     "dice_init",
     "disarm",
+    "dreg",
     "distribution",
     "exact",
     "expectation",
@@ -142,9 +148,12 @@ __all__ = [
     "gumbel_rao",
     "gumbel_softmax",
     "indecater",
+    "iwae",
     "measure_valued",
     "methods",
     "methods_table",
+    "multisample_bound",
+    "multisample_bound_estimate",
     "param",
     "pathwise",
     "problems",
@@ -164,9 +173,11 @@ __all__ = [
     "score_function",
     "st_gumbel_softmax",
     "static",
+    "stl",
     "straight_through",
     "supported_methods",
     "unregister",
     "variance_gradient",
+    "vimco",
     "with_key",
 ]

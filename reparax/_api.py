@@ -75,7 +75,15 @@ def resolve_method(
     runs IndeCateR, with num_samples ≥ 2 DisARM's ⌊num_samples / 2⌋ pairs.
     """
     if not (isinstance(method, str) and method.lower() == "auto"):
-        return _registry.lookup(method)
+        estimator = _registry.lookup(method)
+        if estimator.objective != "expectation":
+            raise ValueError(
+                f"method={estimator.name!r} estimates a multi-sample bound "
+                "E[log (1/K) Σ_k p(x, z_k)/q(z_k)], not E[f]: call "
+                f"rx.multisample_bound(log_joint, dist, key, method={estimator.name!r}, "
+                "num_samples=K) instead."
+            )
+        return estimator
     check_distribution(dist)
     check_count("num_samples", num_samples)
     options = options or {}

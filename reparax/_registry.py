@@ -17,11 +17,13 @@ from reparax.estimator import Estimator
 from reparax.estimators import (
     arm,
     disarm,
+    dreg,
     exact,
     gapped_straight_through,
     gumbel_rao,
     gumbel_softmax,
     indecater,
+    iwae,
     measure_valued,
     pathwise,
     rebar,
@@ -30,7 +32,9 @@ from reparax.estimators import (
     rloo,
     score_function,
     st_gumbel_softmax,
+    stl,
     straight_through,
+    vimco,
 )
 
 #: The built-in estimators, in the order ``methods()`` lists them: continuous, then
@@ -52,6 +56,10 @@ BUILTIN: tuple[Estimator, ...] = (
     gumbel_rao.gumbel_rao,
     reinmax.reinmax,
     gapped_straight_through.gapped_straight_through,
+    vimco.vimco,
+    iwae.iwae,
+    dreg.dreg,
+    stl.stl,
 )
 
 # Estimators a user (or a test) added with `register`, after the built-in ones. This is the
@@ -117,8 +125,10 @@ def lookup(name: Any) -> Estimator:
     return found
 
 
-def supported_methods(dist: Any) -> list[str]:
-    """Names of the methods whose required capabilities ``dist`` has.
+def supported_methods(dist: Any, objective: str = "expectation") -> list[str]:
+    """Names of the methods whose required capabilities ``dist`` has, among those with
+    ``objective`` (``"expectation"``: for ``rx.expectation``; ``"bound"``: for
+    ``rx.multisample_bound``).
 
     Raises ``TypeError`` when ``dist`` is not a reparax distribution (so a foreign object
     gets an answer, not an empty list).
@@ -126,7 +136,7 @@ def supported_methods(dist: Any) -> list[str]:
     from reparax._checks import check_distribution
 
     check_distribution(dist)
-    return [e.name for e in estimators() if e.supports(dist)]
+    return [e.name for e in estimators() if e.objective == objective and e.supports(dist)]
 
 
 def auto_candidates() -> list[Estimator]:
@@ -151,6 +161,8 @@ def methods_table(estimators_: tuple[Estimator, ...] | None = None) -> str:
     ]
     for e in estimators() if estimators_ is None else estimators_:
         alias = f" (alias `{'`, `'.join(e.aliases)}`)" if e.aliases else ""
+        if e.objective == "bound":
+            alias += " (bound: `rx.multisample_bound`)"
         order = "any" if e.max_order is None else f"≤ {e.max_order}"
         auto = "—" if e.auto_rank is None else str(e.auto_rank)
         lines.append(

@@ -52,6 +52,8 @@ def _one_evaluation(dist: Any) -> int:
 COMMON_OPTIONS = ("num_samples", "chunk_size", "plates")
 #: Options of the control-variate mechanism, accepted where ``accepts_control_variate``.
 CONTROL_VARIATE_OPTIONS = ("control_variate", "cv_coefficient")
+#: What a surrogate can estimate: E[f], or a multi-sample bound (``rx.multisample_bound``).
+OBJECTIVES = ("expectation", "bound")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -81,6 +83,10 @@ class Estimator:
         estimator is linear in f and unbiased for any integrand).
       trainable: its own trainable control-variate parameters, for ``rx.variance_gradient``.
       accepts_keyed_f: whether ``f`` may take the per-sample key (``rx.with_key``).
+      objective: what the surrogate estimates: ``"expectation"`` (E[f], through
+        ``rx.expectation``/``rx.gradient_estimate``) or ``"bound"`` (a multi-sample bound
+        L_K = E[log (1/K) Σ_k w_k] with ``f`` the log-joint, through
+        ``rx.multisample_bound``). Bound methods are never chosen by ``"auto"``.
     """
 
     name: str
@@ -99,10 +105,25 @@ class Estimator:
     accepts_control_variate: bool = False
     trainable: Trainable | None = None
     accepts_keyed_f: bool = True
+    objective: str = "expectation"
 
     def __post_init__(self) -> None:
         if self.auto_rank is not None and not self.unbiased:
             raise ValueError(f"estimator {self.name!r}: only unbiased estimators may be auto.")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(
+                f"estimator {self.name!r}: `objective` must be one of {OBJECTIVES}, got "
+                f"{self.objective!r}."
+            )
+        if self.objective != "expectation" and (
+            self.auto_rank is not None or self.accepts_control_variate
+        ):
+            # auto and control variates are defined for E[f]; a bound is not an expectation
+            # of the function the user passes.
+            raise ValueError(
+                f"estimator {self.name!r}: a {self.objective!r} estimator can have neither an "
+                "auto_rank nor accept control variates."
+            )
         # The value stands in for its function: same docstring and signature.
         object.__setattr__(self, "__doc__", self.fn.__doc__)
         object.__setattr__(self, "__signature__", inspect.signature(self.fn))
@@ -180,13 +201,17 @@ class Estimator:
             alternatives = [
                 e.name
                 for e in _registry_estimators()
-                if e.unbiased and not e.differentiable_f and e.supports(dist)
+                if e.unbiased
+                and not e.differentiable_f
+                and e.objective == self.objective
+                and e.supports(dist)
             ]
+            auto = " (method='auto' picks one)" if self.objective == "expectation" else ""
             raise ValueError(
                 f"method={self.name!r} needs a differentiable f, but f's derivative is zero "
                 "by construction (a comparison, an integer cast or stop_gradient in f): its "
                 f"gradient would be a silent 0. Unbiased methods for a non-differentiable f: "
-                f"{', '.join(alternatives)} (method='auto' picks one)."
+                f"{', '.join(alternatives)}{auto}."
             )
 
     def surrogate(

@@ -22,6 +22,21 @@ PAIRS = [
     for family, example in EXAMPLES.items()
     for method in rx.supported_methods(example.build(example.params))
 ]
+
+
+# Bound methods (rx.multisample_bound, the family's f as log_joint) on the first family that
+# supports them, plus Categorical (integer samples) where they apply: every family would add
+# minutes, and the per-family mechanics are pathwise's and score_function's.
+def _bound_pairs():
+    for estimator in rx.methods().values():
+        if estimator.objective != "bound":
+            continue
+        families = [f for f, e in EXAMPLES.items() if estimator.supports(e.build(e.params))]
+        for family in dict.fromkeys([families[0], *(f for f in families if f == "Categorical")]):
+            yield family, estimator.name
+
+
+PAIRS += list(_bound_pairs())
 # Eager (no-jit) evaluation is slow, so it is compared with jit on a covering set: every
 # method with its first family and every family with its first method (all code paths).
 EAGER = {next(p for p in PAIRS if p[1] == m) for m in {m for _, m in PAIRS}} | {
@@ -46,9 +61,12 @@ def _take(tree, *index):
 @pytest.mark.parametrize("family,method", PAIRS)
 def test_contract(family, method):
     example = EXAMPLES[family]
+    bound = rx.methods()[method].objective == "bound"
+    estimator = rx.multisample_bound_estimate if bound else rx.gradient_estimate
+    surrogate = rx.multisample_bound if bound else rx.expectation
 
     def estimate(params, key, **options):
-        return rx.gradient_estimate(
+        return estimator(
             example.f,
             example.build(params),
             key,
@@ -66,7 +84,7 @@ def test_contract(family, method):
 
     def loss(params):
         dist = example.build(params)
-        return rx.expectation(example.f, dist, key, method=method, num_samples=NUM_SAMPLES)
+        return surrogate(example.f, dist, key, method=method, num_samples=NUM_SAMPLES)
 
     @jax.jit
     def everything(stacked, keys, params):
