@@ -44,7 +44,9 @@ def _candidates(f: Callable, dist: Any, budget: int) -> list[tuple[str, int]]:
     flat = derivative_is_structurally_zero(bind_key(f, jax.random.key(0)), example)
     chosen = []
     for estimator in _registry.estimators():
-        if not (estimator.unbiased and estimator.supports(dist)):
+        if not (estimator.objective == "expectation" and estimator.unbiased):
+            continue
+        if not estimator.supports(dist):
             continue
         if flat and estimator.differentiable_f:
             continue
