@@ -25,12 +25,13 @@ site, Rao-Blackwellized named costs: ``reparax._program``) and the scan-friendly
 ``rx.dice_init`` / ``rx.sample_node`` / ``rx.cost_node`` (``reparax.sequential``).
 """
 
-from reparax import capabilities, constraints, control_variates, diagnostics, problems
+from reparax import adapters, capabilities, constraints, control_variates, diagnostics, problems
 from reparax._api import Estimate, expectation, gradient_estimate, resolve_method
 from reparax._keyed import KeyedCost, with_key
 from reparax._order import DerivativeOrderError
 from reparax._registry import methods, methods_table, register, supported_methods, unregister
 from reparax._variance import variance_gradient
+from reparax.adapters import Wrapped, convert, from_distrax, from_numpyro, from_tfp, wrap
 from reparax.distributions import (
     Bernoulli,
     Beta,
@@ -105,6 +106,7 @@ __all__ = [
     "Uniform",
     "VonMises",
     "Weibull",
+    "Wrapped",
     "DerivativeOrderError",
     "Distribution",
     "Estimate",
@@ -117,11 +119,13 @@ __all__ = [
     "Normal",
     "OneHotCategorical",
     "WeakDerivative",
+    "adapters",
     "arm",
     "baseline_node",
     "capabilities",
     "constraints",
     "control_variates",
+    "convert",
     "cost_node",
     "diagnostics",
     "dice_init",
@@ -129,6 +133,9 @@ __all__ = [
     "distribution",
     "exact",
     "expectation",
+    "from_distrax",
+    "from_numpyro",
+    "from_tfp",
     "gradient_estimate",
     "gumbel_rao",
     "gumbel_softmax",
@@ -157,4 +164,5 @@ __all__ = [
     "unregister",
     "variance_gradient",
     "with_key",
+    "wrap",
 ]
