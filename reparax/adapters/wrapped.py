@@ -191,10 +191,16 @@ class Wrapped(Distribution):
         return jnp.result_type(*floats) if floats else jnp.float32
 
     def parameters(self) -> dict[str, jax.Array]:
-        """The wrapped object's floating-point leaves, named by their pytree paths."""
+        """The wrapped object's floating-point leaves, by the attribute that holds each (the
+        pytree path, e.g. ``[<flat index 2>]``, for a leaf no attribute holds)."""
+        attributes = {
+            id(v): n for n, v in reversed(list(getattr(self.obj, "__dict__", {}).items()))
+        }
         with_paths, _ = jax.tree_util.tree_flatten_with_path(self.obj)
         return {
-            jax.tree_util.keystr(path): leaf for path, leaf in with_paths if _is_float_leaf(leaf)
+            attributes.get(id(leaf), jax.tree_util.keystr(path)): leaf
+            for path, leaf in with_paths
+            if _is_float_leaf(leaf)
         }
 
     def replace(self, **parameters: Any) -> Wrapped:
