@@ -341,6 +341,22 @@ def test_wrapped_gradient_pytree_and_static_leaves():
     assert np.isfinite(est.grad.obj.rate) and est.grad.obj.rate < 0.0  # E[z] = k/λ falls in λ
 
 
+@pytest.mark.usefixtures("allow_rank_promotion")
+def test_a_parameter_stored_twice_gets_its_whole_gradient():
+    # NumPyro's HalfNormal keeps `scale` and an inner Normal(0, scale): one array, two leaves.
+    scale, key, f = jnp.array([1.0, 2.0]), jax.random.key(5), lambda z: jnp.sum(z**2)
+    wrapped = rx.wrap(nd.HalfNormal(scale))
+    assert sum(leaf is scale for leaf in jax.tree_util.tree_leaves(wrapped)) == 1
+    est = rx.gradient_estimate(f, wrapped, key, method="pathwise", num_samples=8)
+    direct = jax.grad(
+        lambda s: rx.expectation(
+            f, rx.wrap(nd.HalfNormal(s)), key, method="pathwise", num_samples=8
+        )
+    )(scale)
+    np.testing.assert_allclose(est.grad.obj.scale, direct, rtol=1e-6)
+    assert np.all(direct > 0)
+
+
 # -- errors -----------------------------------------------------------------------------
 
 

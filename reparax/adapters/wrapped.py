@@ -150,18 +150,34 @@ class Wrapped(Distribution):
 
     # -- pytree: the object's floating leaves are the children ---------------------------
     def _flatten(self) -> tuple[list[Any], tuple[Any, ...]]:
+        """Children: the float leaves, each JAX array once. Libraries store one parameter
+        array twice (NumPyro's HalfNormal keeps ``scale`` and an inner Normal's ``scale``);
+        as two children, a gradient would be split between the copies. ``slots[i]`` says
+        where leaf i comes from: child ``slots[i]``, or static ``-1 - slots[i]``."""
         leaves, treedef = jax.tree_util.tree_flatten(self.obj)
-        floats = tuple(_is_float_leaf(leaf) for leaf in leaves)
-        children = [leaf for leaf, f in zip(leaves, floats) if f]
-        statics = tuple(leaf for leaf, f in zip(leaves, floats) if not f)
-        statics = tuple(s if isinstance(s, _Static) else _Static(s) for s in statics)
-        return children, (treedef, floats, statics, self._seed_keyword, self._fixed_support)
+        children: list[Any] = []
+        statics: list[_Static] = []
+        slots: list[int] = []
+        first_child: dict[int, int] = {}  # id of a JAX array -> its child index
+        for leaf in leaves:
+            if not _is_float_leaf(leaf):
+                slots.append(-1 - len(statics))
+                statics.append(leaf if isinstance(leaf, _Static) else _Static(leaf))
+            elif isinstance(leaf, jax.Array) and id(leaf) in first_child:
+                slots.append(first_child[id(leaf)])
+            else:
+                if isinstance(leaf, jax.Array):  # Python floats are not shared by identity
+                    first_child[id(leaf)] = len(children)
+                slots.append(len(children))
+                children.append(leaf)
+        aux = (treedef, tuple(slots), tuple(statics), self._seed_keyword, self._fixed_support)
+        return children, aux
 
     @classmethod
     def _unflatten(cls, aux: tuple[Any, ...], children: Any) -> Wrapped:
-        treedef, floats, statics, seed_keyword, fixed_support = aux
-        children, statics = iter(children), iter(statics)
-        leaves = [next(children) if f else next(statics).value for f in floats]
+        treedef, slots, statics, seed_keyword, fixed_support = aux
+        children = list(children)
+        leaves = [children[s] if s >= 0 else statics[-1 - s].value for s in slots]
         obj = jax.tree_util.tree_unflatten(treedef, leaves)
         result: Wrapped = object.__new__(cls)
         for name, value in (
