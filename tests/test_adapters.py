@@ -269,6 +269,8 @@ def test_wrapper_kinds_and_methods():
     assert discrete.pathwise_kind is None
     assert rx.supported_methods(discrete) == ["score_function", "rloo"]
     assert rx.wrap(nd.HalfNormal(2.0), pathwise=None).pathwise_kind is None
+    moving = rx.wrap(nd.HalfNormal(2.0), fixed_support=False)  # the score function would be biased
+    assert rx.supported_methods(moving) == ["pathwise"]
     assert rx.convert(half_normal) is half_normal
 
 

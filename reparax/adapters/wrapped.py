@@ -126,7 +126,8 @@ def _uses_seed_keyword(obj: Any) -> bool:
 
 
 class Wrapped(Distribution):
-    """A foreign distribution object as a reparax distribution (see :func:`wrap`).
+    """A foreign distribution object as a reparax distribution. Build it with :func:`wrap`,
+    which checks the object and picks the subclass that carries its pathwise gradients.
 
     Attributes:
       obj: the wrapped object (a pytree; gradients with respect to a ``Wrapped`` arrive as a
@@ -140,8 +141,12 @@ class Wrapped(Distribution):
     _seed_keyword: bool
     _fixed_support: bool
 
-    def __init__(self, obj: Any, *, seed_keyword: bool, fixed_support: bool = True) -> None:
+    def __init__(
+        self, obj: Any, *, seed_keyword: bool | None = None, fixed_support: bool = True
+    ) -> None:
         object.__setattr__(self, "obj", obj)
+        if seed_keyword is None:
+            seed_keyword = _uses_seed_keyword(obj)
         object.__setattr__(self, "_seed_keyword", seed_keyword)
         object.__setattr__(self, "_fixed_support", fixed_support)
 
