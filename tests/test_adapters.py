@@ -470,7 +470,11 @@ def test_tfp_families_become_native():
 @pytest.mark.filterwarnings("ignore:Explicitly requested dtype:UserWarning")
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_distrax_families_become_native():
-    _check_library(_distrax_cases(_optional("distrax")), rx.from_distrax)
+    dx = _optional("distrax")
+    _check_library(_distrax_cases(dx), rx.from_distrax)
+    # Discrete, float samples, a cdf: never given implicit pathwise by guess.
+    quantized = dx.Quantized(dx.Normal(0.0, 1.0), low=-3.0, high=3.0)
+    assert rx.from_distrax(quantized).pathwise_kind is None
 
 
 def _distrax_cases(dx):

@@ -16,9 +16,11 @@ wrapper grants them only when it can tell they are right (a wrong claim would be
 * ``pathwise="cdf"``: implicit reparameterization from a differentiable elementwise CDF,
   dz/dθ = −∂_θF(z; θ)/p(z; θ) (Figurnov et al. 2018). Detected when the object has a
   ``cdf`` that runs on its samples, its samples are floating point with scalar events, and
-  it does not say it is discrete (NumPyro's ``support.is_discrete``). TFP objects are never
-  given it automatically: TFP already marks the families it reparameterizes implicitly, and
-  its count families (Poisson) sample floats.
+  it does not say it is discrete (NumPyro's ``support.is_discrete``). TFP and distrax
+  objects are never given it automatically: TFP already marks the families it
+  reparameterizes implicitly, and both have discrete families that sample floats and have a
+  ``cdf`` (TFP's Poisson, distrax's Quantized). A plain object of that kind must say
+  ``pathwise=None`` (or have ``support.is_discrete``).
 * ``pathwise=None``: score-function family only.
 
 The wrapper is a JAX pytree whose leaves are the wrapped object's own floating-point leaves
@@ -307,7 +309,9 @@ def _detect(obj: Any, plain: Wrapped) -> str | None:
     flagged = _flagged_reparameterized(obj)
     if flagged:
         return "sample"
-    if _says_discrete(obj) or _library(obj) == "tensorflow_probability":
+    # TFP and distrax say nothing about discreteness, and some of their discrete families
+    # sample floats and have a cdf (TFP's Poisson, distrax's Quantized): never guessed.
+    if _says_discrete(obj) or _library(obj) in ("tensorflow_probability", "distrax"):
         return None
     return "cdf" if _cdf_works(plain, jax.random.key(0)) else None
 
