@@ -33,10 +33,13 @@ from reparax._api import (
     gradient_estimate,
     resolve_method,
 )
+from reparax import adapters, capabilities, constraints, control_variates, diagnostics, problems
+from reparax._api import Estimate, expectation, gradient_estimate, resolve_method
 from reparax._keyed import KeyedCost, with_key
 from reparax._order import DerivativeOrderError
 from reparax._registry import methods, methods_table, register, supported_methods, unregister
 from reparax._variance import variance_gradient
+from reparax.adapters import Wrapped, convert, from_distrax, from_numpyro, from_tfp, wrap
 from reparax.distributions import (
     Bernoulli,
     Beta,
@@ -118,6 +121,7 @@ __all__ = [
     "Uniform",
     "VonMises",
     "Weibull",
+    "Wrapped",
     "DerivativeOrderError",
     "Distribution",
     "Estimate",
@@ -130,11 +134,13 @@ __all__ = [
     "Normal",
     "OneHotCategorical",
     "WeakDerivative",
+    "adapters",
     "arm",
     "baseline_node",
     "capabilities",
     "constraints",
     "control_variates",
+    "convert",
     "cost_node",
     "diagnostics",
     "dice_init",
@@ -144,6 +150,9 @@ __all__ = [
     "exact",
     "expectation",
     "gapped_straight_through",
+    "from_distrax",
+    "from_numpyro",
+    "from_tfp",
     "gradient_estimate",
     "gumbel_rao",
     "gumbel_softmax",
@@ -180,4 +189,5 @@ __all__ = [
     "variance_gradient",
     "vimco",
     "with_key",
+    "wrap",
 ]

@@ -71,11 +71,20 @@ def check_count(
 
 
 def check_distribution(dist: Any) -> None:
+    """Refuses anything but a reparax distribution, naming the adapter for a foreign one.
+
+    Every entry point (``gradient_estimate``, ``expectation``, ``supported_methods``,
+    ``resolve_method``, the diagnostics) goes through here, so a NumPyro/TFP/distrax object
+    is refused the same way everywhere, with the conversion to call. It is not converted
+    silently: the gradient pytree would then be a reparax family, not the object passed.
+    """
     if not isinstance(dist, Distribution):
+        from reparax.adapters import adapter_hint
+
         raise TypeError(
             "`dist` must be a reparax distribution (e.g. rx.Normal(loc, scale); write your "
             "own with rx.distribution and rx.param), got "
-            f"{type(dist).__module__}.{type(dist).__qualname__}."
+            f"{type(dist).__module__}.{type(dist).__qualname__}.{adapter_hint(dist)}"
         )
 
 
