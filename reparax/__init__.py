@@ -64,6 +64,7 @@ from reparax.distributions import (
 from reparax.estimator import Estimator, Trainable
 from reparax.estimators.arm import arm
 from reparax.estimators.disarm import disarm
+from reparax.estimators.double_cv import double_cv, double_cv_init
 from reparax.estimators.exact import exact
 from reparax.estimators.gumbel_rao import gumbel_rao
 from reparax.estimators.gumbel_softmax import gumbel_softmax
@@ -74,6 +75,7 @@ from reparax.estimators.rebar import rebar, rebar_init
 from reparax.estimators.reinmax import reinmax
 from reparax.estimators.relax import relax, relax_init
 from reparax.estimators.rloo import rloo
+from reparax.estimators.rodeo import rodeo, rodeo_init
 from reparax.estimators.score_function import score_function
 from reparax.estimators.st_gumbel_softmax import st_gumbel_softmax
 from reparax.estimators.straight_through import straight_through
@@ -127,6 +129,8 @@ __all__ = [
     "dice_init",
     "disarm",
     "distribution",
+    "double_cv",
+    "double_cv_init",
     "exact",
     "expectation",
     "gradient_estimate",
@@ -148,6 +152,8 @@ __all__ = [
     "relax_init",
     "resolve_method",
     "rloo",
+    "rodeo",
+    "rodeo_init",
     "sample_node",
     "score_function",
     "st_gumbel_softmax",
