@@ -108,7 +108,7 @@ def _double_cv(
     grads = per_sample["grad"]
     # α ḡ₋ₖᵀ(x_k − μ): the others' Taylor term, so independent of sample k's own value.
     taylor = alpha * _sum_event(
-        leave_one_out_mean(grads) * (per_sample["sample"] - jax.lax.stop_gradient(mean))
+        leave_one_out_mean(grads) * (per_sample["sample"] - jax.lax.stop_gradient(mean)[None])
     )
     # RLOO on f̃ = f + taylor: the baseline of sample k is LOO(f)_k − taylor_k + LOO(taylor)_k.
     baseline = leave_one_out(values) - taylor + leave_one_out(taylor)

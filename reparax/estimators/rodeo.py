@@ -53,8 +53,10 @@ def control_function(params: Any, linear: jax.Array, mean_others: jax.Array) -> 
     lin(y) = mean_{j≠k} ∇f(x_j)ᵀ(y − x_j), and their mean value f̄ = mean_{j≠k} f(x_j): both
     independent of x_k, which is what makes the Stein control variates mean zero."""
     inputs = jnp.stack([linear, jnp.broadcast_to(mean_others, linear.shape)], axis=-1)
-    hidden = jax.nn.leaky_relu(inputs @ params["w_in"] + params["b_in"], 0.3)
-    return hidden @ params["w_out"] + params["b_out"]
+    pre = inputs @ params["w_in"]
+    hidden = jax.nn.leaky_relu(pre + jnp.broadcast_to(params["b_in"], pre.shape), 0.3)
+    out = hidden @ params["w_out"]
+    return out + jnp.broadcast_to(params["b_out"], out.shape)
 
 
 def _expected_params(cv_params: Any, dist: _RodeoFamily, key: jax.Array) -> dict[str, Any]:
@@ -165,7 +167,7 @@ def _rodeo(
     )
 
     def stein(at_rows: jax.Array, at_x: jax.Array) -> jax.Array:
-        return jnp.sum(rates * (at_rows - at_x[:, None, None]), axis=(1, 2))
+        return jnp.sum(rates[None] * (at_rows - at_x[:, None, None]), axis=(1, 2))
 
     # α (A h₀)(x_j) enters the leave-one-out baseline of every other sample k ≠ j.
     stein_baseline = cv_params["alpha"] * stein(h_rows[..., 0], h_x[:, 0])
