@@ -170,3 +170,18 @@ def test_second_derivatives_are_refused(method):
 
     with pytest.raises(ValueError, match="order"):  # refused at trace time
         jax.make_jaxpr(jax.hessian(grad_sum))(LOGITS)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_finite_at_extreme_logits(method):
+    # logits ±50: a flipped neighbour has log-probability −50, μ is 0 or 1; nothing is NaN.
+    dist = rx.Bernoulli(jnp.array([50.0, -50.0, 0.0]))
+    params = random_params(method)
+    grad = jax.jit(
+        lambda key: (
+            rx.gradient_estimate(
+                f, dist, key, method=method, num_samples=4, cv_params=params
+            ).grad.logits
+        )
+    )(jax.random.key(0))
+    assert np.all(np.isfinite(grad)), grad
