@@ -185,3 +185,31 @@ def test_finite_at_extreme_logits(method):
         )
     )(jax.random.key(0))
     assert np.all(np.isfinite(grad)), grad
+
+
+ONE_HOT = rx.OneHotCategorical(jnp.array([[0.3, -0.4, 0.8], [-0.6, 0.2, 0.1]]))
+COSTS = jnp.array([[1.0, -1.5, 2.0], [0.5, 2.5, -1.0]])
+
+
+def one_hot_cost(z):
+    return jnp.sum(COSTS * z) + 3.0 * z[0, 1] * z[1, 2] - 2.0 * z[0, 0] * z[1, 0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", METHODS)
+def test_one_hot_categorical_unbiased_at_random_parameters(method):
+    # The categorical form (RODEO's neighbours: every other class of one element) with
+    # α, β ≠ 0; at the initial parameters tests/test_discrete_unbiased.py covers it.
+    extra = {"hidden": HIDDEN} if method == "rodeo" else {}
+    params = getattr(rx, f"{method}_init")(ONE_HOT, jax.random.key(5), **extra)
+    keys = iter(jax.random.split(jax.random.key(9), len(jax.tree.leaves(params))))
+    params = jax.tree.map(lambda x: x + jax.random.normal(next(keys), x.shape), params)
+
+    def one(key):
+        return rx.gradient_estimate(
+            one_hot_cost, ONE_HOT, key, method=method, num_samples=64, cv_params=params
+        ).grad.logits
+
+    grads = jax.jit(jax.vmap(one))(jax.random.split(jax.random.key(0), 16000))
+    _, exact = enumerate_exact(one_hot_cost, ONE_HOT)
+    assert_unbiased(grads, exact, label=f"{method} OneHotCategorical (random parameters)")
