@@ -31,6 +31,7 @@ FILES = [
     "tests/test_cv_every_estimator.py",
     "tests/test_coupling.py",
     "tests/test_multisample.py",
+    "tests/test_cv_frontier.py",
 ]
 
 

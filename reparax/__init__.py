@@ -74,6 +74,7 @@ from reparax.estimator import Estimator, Trainable
 from reparax.estimators.arm import arm
 from reparax.estimators.disarm import disarm
 from reparax.estimators.dreg import dreg
+from reparax.estimators.double_cv import double_cv, double_cv_init
 from reparax.estimators.exact import exact
 from reparax.estimators.gapped_straight_through import gapped_straight_through
 from reparax.estimators.gumbel_rao import gumbel_rao
@@ -86,6 +87,7 @@ from reparax.estimators.rebar import rebar, rebar_init
 from reparax.estimators.reinmax import reinmax
 from reparax.estimators.relax import relax, relax_init
 from reparax.estimators.rloo import rloo
+from reparax.estimators.rodeo import rodeo, rodeo_init
 from reparax.estimators.score_function import score_function
 from reparax.estimators.st_gumbel_softmax import st_gumbel_softmax
 from reparax.estimators.stl import stl
@@ -147,6 +149,8 @@ __all__ = [
     "disarm",
     "dreg",
     "distribution",
+    "double_cv",
+    "double_cv_init",
     "exact",
     "expectation",
     "gapped_straight_through",
@@ -178,6 +182,8 @@ __all__ = [
     "choose_method",
     "Choice",
     "rloo",
+    "rodeo",
+    "rodeo_init",
     "sample_node",
     "score_function",
     "st_gumbel_softmax",

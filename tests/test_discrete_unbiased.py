@@ -80,7 +80,15 @@ PROBLEMS = {
 # num_samples per estimate (NUM_ESTIMATES estimates) that gives every coordinate power with a
 # margin, so that a gradient scaled by 1.05 fails.
 SAMPLES = {
-    "bits-Bernoulli": {"default": 512, "arm": 1024, "score_function": 4096, "rloo": 1024},
+    # double_cv and rodeo at their initial parameters are RLOO: RLOO's sample sizes.
+    "bits-Bernoulli": {
+        "default": 512,
+        "arm": 1024,
+        "score_function": 4096,
+        "rloo": 1024,
+        "double_cv": 1024,
+        "rodeo": 1024,
+    },
     "table-Bernoulli": {"default": 256, "score_function": 1024, "rloo": 1024},
     "table-Categorical": {"default": 512, "arm": 1024, "score_function": 1024, "rloo": 1024},
     "table-OneHotCategorical": {
@@ -90,7 +98,13 @@ SAMPLES = {
         "rloo": 1024,
     },
     "interaction-Categorical": {"default": 512, "score_function": 2048, "rloo": 1024},
-    "interaction-OneHotCategorical": {"default": 512, "score_function": 2048, "rloo": 1024},
+    "interaction-OneHotCategorical": {
+        "default": 512,
+        "score_function": 2048,
+        "rloo": 1024,
+        "double_cv": 1024,
+        "rodeo": 1024,
+    },
 }
 
 
@@ -136,7 +150,14 @@ def test_exact_method_matches_enumeration(problem):
 # (logit, t) problems per method, against ∂/∂θ = σ'(θ)(1 − 2t). (t = 0.499, the RELAX toy,
 # has a gradient 0.002·σ'(θ): no test of feasible size has power there; its variances are
 # checked in test_discrete_variance.py instead.)
-TOY_SAMPLES = {"score_function": 1024, "rloo": 512, "rebar": 1024, "relax": 1024}
+TOY_SAMPLES = {
+    "score_function": 1024,
+    "rloo": 512,
+    "double_cv": 512,
+    "rodeo": 512,
+    "rebar": 1024,
+    "relax": 1024,
+}
 
 
 @pytest.mark.parametrize(
