@@ -77,6 +77,8 @@ from reparax.estimators.rloo import rloo
 from reparax.estimators.score_function import score_function
 from reparax.estimators.st_gumbel_softmax import st_gumbel_softmax
 from reparax.estimators.straight_through import straight_through
+from reparax.estimators.sum_and_sample import sum_and_sample
+from reparax.estimators.unordered_set import unordered_set
 from reparax.joint import Joint
 from reparax.sequential import DiceState, baseline_node, cost_node, dice_init, sample_node
 
@@ -153,7 +155,9 @@ __all__ = [
     "st_gumbel_softmax",
     "static",
     "straight_through",
+    "sum_and_sample",
     "supported_methods",
+    "unordered_set",
     "unregister",
     "variance_gradient",
     "with_key",

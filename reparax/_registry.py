@@ -30,6 +30,8 @@ from reparax.estimators import (
     score_function,
     st_gumbel_softmax,
     straight_through,
+    sum_and_sample,
+    unordered_set,
 )
 
 #: The built-in estimators, in the order ``methods()`` lists them: continuous, then
@@ -41,6 +43,8 @@ BUILTIN: tuple[Estimator, ...] = (
     measure_valued.measure_valued,
     exact.exact,
     indecater.indecater,
+    unordered_set.unordered_set,
+    sum_and_sample.sum_and_sample,
     arm.arm,
     disarm.disarm,
     rebar.rebar,
