@@ -33,6 +33,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -136,6 +137,13 @@ def inclusion_probabilities(log_probs: jax.Array, k: int) -> jax.Array:
             f"{MAX_SUBSETS} can be enumerated (or k > {MAX_SET_SIZE}); estimate the "
             "frequencies with sample_without_replacement over many keys instead."
         )
+    return _enumerated_inclusion(log_probs, k)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _enumerated_inclusion(log_probs: jax.Array, k: int) -> jax.Array:
+    # Compiled: the subset table is k rounds of small ops, slow to dispatch one by one.
+    num_classes = log_probs.shape[-1]
     sets = jnp.asarray(list(itertools.combinations(range(num_classes), k)), jnp.int32)
     flat = log_probs.reshape((-1, num_classes))
 
