@@ -30,6 +30,7 @@ FILES = [
     "tests/test_power_families.py",
     "tests/test_cv_every_estimator.py",
     "tests/test_coupling.py",
+    "tests/test_without_replacement.py",
 ]
 
 
