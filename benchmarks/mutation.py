@@ -32,6 +32,7 @@ FILES = [
     "tests/test_coupling.py",
     "tests/test_multisample.py",
     "tests/test_cv_frontier.py",
+    "tests/test_without_replacement.py",
 ]
 
 

@@ -93,6 +93,8 @@ from reparax.estimators.st_gumbel_softmax import st_gumbel_softmax
 from reparax.estimators.stl import stl
 from reparax.estimators.straight_through import straight_through
 from reparax.estimators.vimco import vimco
+from reparax.estimators.sum_and_sample import sum_and_sample
+from reparax.estimators.unordered_set import unordered_set
 from reparax.joint import Joint
 from reparax.multisample import multisample_bound, multisample_bound_estimate
 from reparax.pilot import Choice, choose_method
@@ -190,7 +192,9 @@ __all__ = [
     "static",
     "stl",
     "straight_through",
+    "sum_and_sample",
     "supported_methods",
+    "unordered_set",
     "unregister",
     "variance_gradient",
     "vimco",

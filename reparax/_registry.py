@@ -37,6 +37,8 @@ from reparax.estimators import (
     stl,
     straight_through,
     vimco,
+    sum_and_sample,
+    unordered_set,
 )
 
 #: The built-in estimators, in the order ``methods()`` lists them: continuous, then
@@ -48,6 +50,8 @@ BUILTIN: tuple[Estimator, ...] = (
     measure_valued.measure_valued,
     exact.exact,
     indecater.indecater,
+    unordered_set.unordered_set,
+    sum_and_sample.sum_and_sample,
     arm.arm,
     disarm.disarm,
     double_cv.double_cv,

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from reparax import capabilities, constraints
+from reparax.distributions import _without_replacement
 from reparax.distributions._base import distribution, param
 from reparax.distributions._categorical_base import CategoricalBase
 
@@ -47,3 +48,21 @@ class Categorical(CategoricalBase):
 
     def mean(self) -> jax.Array:
         return jnp.sum(self.probs() * jnp.arange(self.num_classes, dtype=self.dtype), axis=-1)
+
+    def sample_without_replacement(self, key: jax.Array, k: int) -> jax.Array:
+        """k distinct classes per batch element by Gumbel-top-k, in sampled order (the
+        first is a draw of the categorical, the next a draw of the rest, ...): int32
+        ``batch_shape + (k,)``. Maths: ``reparax.distributions._without_replacement``.
+
+        Example:
+          >>> import jax, jax.numpy as jnp, reparax as rx
+          >>> rx.Categorical(jnp.zeros(5)).sample_without_replacement(jax.random.key(0), 3).shape
+          (3,)
+        """
+        _without_replacement.check_set_size(k, self.num_classes)
+        return _without_replacement.gumbel_top_k(key, self._logits(), k)
+
+    def inclusion_probabilities(self, k: int) -> jax.Array:
+        """P(class i is among the k drawn by ``sample_without_replacement``), exact (sum of
+        p^D(S) over the C(K, k) sets S ∋ i), ``batch_shape + (K,)``; each row sums to k."""
+        return _without_replacement.inclusion_probabilities(self._logits(), k)

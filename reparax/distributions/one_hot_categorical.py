@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from reparax import constraints
+from reparax.distributions import _without_replacement
 from reparax.distributions._base import Shape, distribution, param
 from reparax.distributions._categorical_base import CategoricalBase, gumbel_conditional_perturbed
 
@@ -61,3 +62,22 @@ class OneHotCategorical(CategoricalBase):
 
     def mean(self) -> jax.Array:
         return self.probs()
+
+    def sample_without_replacement(self, key: jax.Array, k: int) -> jax.Array:
+        """k distinct classes per batch element by Gumbel-top-k, in sampled order, as one-hot
+        rows: ``batch_shape + (k, K)``. Maths: ``reparax.distributions._without_replacement``.
+
+        Example:
+          >>> import jax, jax.numpy as jnp, reparax as rx
+          >>> d = rx.OneHotCategorical(jnp.zeros((2, 5)))
+          >>> d.sample_without_replacement(jax.random.key(0), 3).shape
+          (2, 3, 5)
+        """
+        _without_replacement.check_set_size(k, self.num_classes)
+        index = _without_replacement.gumbel_top_k(key, self._logits(), k)
+        return jax.nn.one_hot(index, self.num_classes, dtype=self.dtype)
+
+    def inclusion_probabilities(self, k: int) -> jax.Array:
+        """P(class i is among the k drawn by ``sample_without_replacement``), exact (sum of
+        p^D(S) over the C(K, k) sets S ∋ i), ``batch_shape + (K,)``; each row sums to k."""
+        return _without_replacement.inclusion_probabilities(self._logits(), k)
