@@ -288,7 +288,7 @@ def _variance_columns() -> tuple[list[str], dict[str, dict[str, str]]]:
 # listed after it, by its metadata, so a new estimator is never missing from the page.
 DECISIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
-        "**z continuous and reparameterized** (`Reparameterized` in `rx.supported_methods`), "
+        "**z continuous and reparameterized** (`pathwise` in `rx.supported_methods(dist)`), "
         "f differentiable",
         ("pathwise",),
     ),
@@ -332,17 +332,17 @@ DECISIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 def _decision_chart(registered: dict[str, Estimator]) -> str:
     lines = []
     named: set[str] = set()
-    for step, (condition, candidates) in enumerate(DECISIONS, 1):
+    for condition, candidates in DECISIONS:
         present = [m for m in candidates if m in registered]
         if not present:
             continue
         named |= set(present)
         methods = " → ".join(f"`{m}`" for m in present)
-        lines.append(f"{step}. {condition}: {methods}")
+        lines.append(f"{len(lines) + 1}. {condition}: {methods}")
     rest = [e for name, e in registered.items() if name not in named]
     if rest:
         listed = ", ".join(f"`{e.name}` ({'unbiased' if e.unbiased else 'biased'})" for e in rest)
-        lines.append(f"{len(DECISIONS) + 1}. Also registered, not placed in this chart: {listed}.")
+        lines.append(f"{len(lines) + 1}. Also registered, not placed in this chart: {listed}.")
     return "\n".join(lines)
 
 

@@ -129,3 +129,12 @@ def test_guide_code_runs(path):
             exec(compile(block, str(path), "exec"), namespace)
     finally:  # a page that registers an estimator must not leak it into other tests
         _registry._added[:] = registered
+
+
+def test_which_estimator_page_places_a_new_estimator(monkeypatch):
+    """An estimator the decision chart does not name is still listed, by its metadata."""
+    from tests.toy_estimator import toy_score_function
+
+    monkeypatch.setattr(_registry, "BUILTIN", (*_registry.BUILTIN, toy_score_function))
+    page = generate.which_estimator_page()
+    assert "not placed in this chart: `toy_loo` (unbiased)" in page
