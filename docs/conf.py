@@ -30,6 +30,8 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    # A bundled MathJax, so the maths renders offline too (the default loads it from a CDN).
+    "sphinx-mathjax-offline",
 ]
 
 # Notebooks: shown with whatever outputs they store; running them is the test suite's job.
