@@ -110,11 +110,28 @@ def test_benchmarks_page_embeds_the_readme_benchmark_sections():
             assert f"<!-- {marker}-table:start -->" in page, marker
 
 
-GUIDES = sorted((DOCS / "guide").glob("*.md"))
+GUIDES = [DOCS / "index.md", *sorted((DOCS / "guide").glob("*.md"))]
 
 
 def _python_blocks(path: pathlib.Path) -> list[str]:
     return re.findall(r"^```python\n(.*?)^```$", path.read_text(), re.S | re.M)
+
+
+OPTAX_MONTE_CARLO = (  # optax <= 0.2.6, optax/monte_carlo/__init__.py
+    "score_function_jacobians",
+    "pathwise_jacobians",
+    "measure_valued_jacobians",
+    "control_variates_jacobians",
+    "control_delta_method",
+    "moving_avg_baseline",
+)
+
+
+@pytest.mark.parametrize("old", OPTAX_MONTE_CARLO)
+def test_migration_page_maps_every_optax_monte_carlo_call(old):
+    """Each old function has a row (old call | reparax) in one of the page's tables."""
+    page = (DOCS / "guide" / "optax_migration.md").read_text()
+    assert re.search(rf"^\| `{old}\(.*\| .+\|$", page, re.M), old
 
 
 @pytest.mark.parametrize("path", GUIDES, ids=lambda p: p.name)
