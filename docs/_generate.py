@@ -92,6 +92,12 @@ GROUPS: tuple[Group, ...] = (
         ),
     ),
     Group(
+        "adapters",
+        "Adapters: NumPyro, TFP, distrax",
+        "Distributions from other libraries as reparax distributions.",
+        _from("reparax.adapters"),
+    ),
+    Group(
         "distributions",
         "Distributions",
         "Frozen dataclass pytrees whose leaves are the parameters; the methods a family "
@@ -196,7 +202,17 @@ def _estimator_facts(e: Estimator) -> str:
 
 
 def _module_page(name: str, module: types.ModuleType) -> str:
-    return f"# `rx.{name}`\n\n```{{eval-rst}}\n.. automodule:: reparax.{name}\n   :members:\n```\n"
+    """``automodule`` of a public submodule, less what is also a top-level name (documented
+    on its group's page; twice would be a duplicate object description)."""
+    top_level = {id(getattr(rx, n)) for n in rx.__all__ if n != name}
+    shared = sorted(
+        n for n in getattr(module, "__all__", ()) if id(getattr(module, n, None)) in top_level
+    )
+    exclude = f"   :exclude-members: {', '.join(shared)}\n" if shared else ""
+    return (
+        f"# `rx.{name}`\n\n```{{eval-rst}}\n.. automodule:: reparax.{name}\n"
+        f"   :members:\n{exclude}```\n"
+    )
 
 
 def _distribution_kit() -> list[str]:
