@@ -81,14 +81,17 @@ GROUPS: tuple[Group, ...] = (
     Group(
         "entry_points",
         "Entry points and the registry",
-        "How to call an estimator (``rx.expectation``, ``rx.gradient_estimate``), the "
-        "``Estimator`` value and the registry that ``method=`` names resolve through.",
+        "How to call an estimator (``rx.expectation``, ``rx.gradient_estimate``, and "
+        "``rx.multisample_bound`` where it exists), the ``Estimator`` value, the registry "
+        "that ``method=`` names resolve through, and how a method is chosen.",
         _from(
             "reparax._api",
             "reparax._registry",
             "reparax.estimator",
             "reparax._order",
             "reparax._variance",
+            "reparax.pilot",
+            "reparax.multisample",
         ),
     ),
     Group(
@@ -192,8 +195,12 @@ def _estimator_facts(e: Estimator) -> str:
     """The registry's metadata of one estimator, as a definition list under its docstring."""
     options = ", ".join(f"``{k}={v!r}``" for k, v in e.options.items()) or "none"
     order = "any" if e.max_order is None else f"≤ {e.max_order}"
+    # Metadata a newer Estimator may carry (e.g. ``objective``) is shown when present.
+    objective = getattr(e, "objective", None)
+    objective = f"objective: {objective}; " if objective else ""
     return (
-        f"Registry metadata of ``{e.name}``: unbiased **{'yes' if e.unbiased else 'no'}**; "
+        f"Registry metadata of ``{e.name}``: {objective}"
+        f"unbiased **{'yes' if e.unbiased else 'no'}**; "
         f"f differentiable: {'yes' if e.differentiable_f else 'no'}; f-evaluations per "
         f"sample: {e.evaluations}; needs: {', '.join(_registry._capabilities(e))}; "
         f"min samples: {e.min_samples}; derivative orders: {order}; own options: "
@@ -314,7 +321,8 @@ DECISIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("rloo", "score_function", "measure_valued"),
     ),
     (
-        "**importance-weighted / multi-sample bounds** (IWAE, VIMCO objectives)",
+        "**a multi-sample bound** log (1/K) Σ p(x, z_k)/q(z_k) (IWAE/VIMCO objectives, through "
+        "`rx.multisample_bound`, not `rx.expectation`)",
         ("vimco", "iwae", "dreg", "stl"),
     ),
     ("**z discrete, the whole joint support is small** (≤ 2¹⁰ outcomes): no sampling", ("exact",)),
