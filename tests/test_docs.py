@@ -13,10 +13,11 @@ Building the site (``python -m sphinx -W -b html docs docs/_build/html``) is a s
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import inspect
 import pathlib
 import re
+import sys
 import types
 
 import pytest
@@ -29,11 +30,10 @@ DOCS = ROOT / "docs"
 
 
 def _load_generator() -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location("_docs_generate", DOCS / "_generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """``docs/_generate.py`` (it imports its sibling modules from ``docs/``)."""
+    if str(DOCS) not in sys.path:
+        sys.path.insert(0, str(DOCS))
+    return importlib.import_module("_generate")
 
 
 generate = _load_generator()
