@@ -51,7 +51,8 @@ def variance_trainer(
     Args:
       optimizer: any optax ``GradientTransformation`` (e.g. ``optax.adam(1e-2)``).
       method: the estimator (``"rebar"``, ``"relax"``, or any with ``to_options``).
-      num_samples, to_options, **options: as for ``rx.variance_gradient``.
+      num_samples, to_options: as for ``rx.variance_gradient``.
+      **options: the method's options, as for ``rx.variance_gradient``.
 
     Returns:
       ``VarianceTrainer(init, step)``: pure functions. ``step(state, model, params, key)``
