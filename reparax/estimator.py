@@ -302,7 +302,9 @@ class Estimator:
 
         ``plates=k``: the leading ``k`` batch axes are independent elements and ``f``
         returns one cost per element (shape ``dist.batch_shape[:k]``); each element is
-        credited with its own cost only (see ``reparax._plates``)."""
+        credited with its own cost only (see ``reparax._plates``). ``sample_sharding=``
+        a ``jax.sharding.NamedSharding`` of one axis splits the samples over devices, with
+        the per-sample values of one device (see ``reparax._sharding``)."""
         num_samples = self.min_samples if num_samples is None else num_samples
         self.validate(
             f,
