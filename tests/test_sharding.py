@@ -21,6 +21,7 @@ differences are at most 2–4 ulps.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -184,10 +185,15 @@ def _check_explicit_axes(single: dict[str, Any]) -> None:
     _assert_close(out, single["pathwise"], "pathwise, explicit mesh through auto_axes")
 
 
-def _check_data_parallel_step() -> None:
+def _example() -> Any:
     sys.path.insert(0, str(ROOT / "examples"))
-    import data_parallel as example  # type: ignore[import-not-found]
+    import data_parallel  # type: ignore[import-not-found]
 
+    return data_parallel
+
+
+def _check_data_parallel_step() -> None:
+    example = _example()
     mesh = example.mesh_2x4()
     key = jax.random.key(0)
     params = example.init(key)
@@ -219,7 +225,7 @@ def _check_data_parallel_step() -> None:
     assert any(s in sharded_hlo for s in share), "batch and samples not both split"
     _assert_close(sharded, single, "data-parallel step (loss, parameters, Adam state)")
     # The gradients Adam normalized were well above rounding (else its sign(g) first step
-    # would amplify a reassociation difference): the smallest |g| is its first moment / 0.1.
+    # would amplify a reassociation difference); after one step its first moment is 0.1 g.
     first_moment = single[1][0].mu
     assert min(float(jnp.min(jnp.abs(m))) for m in jax.tree.leaves(first_moment)) > 1e-6
 
@@ -234,5 +240,72 @@ def _main() -> None:
     print("all sharding checks passed")
 
 
+# -- several processes: the README's multi-host recipe, on CPU -------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_two_processes_share_one_mesh():
+    """Two processes of 4 CPU devices each (gloo collectives) run one 2×4-mesh step, each
+    holding its half of the minibatch; both read the single-device step's result."""
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    port = str(_free_port())
+    processes = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--process", str(i), "--port", port],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    try:
+        outputs = [p.communicate(timeout=600)[0] for p in processes]
+    finally:
+        for p in processes:  # one that failed leaves the other waiting for it
+            p.kill()
+    for i, (process, output) in enumerate(zip(processes, outputs)):
+        assert process.returncode == 0, output
+        assert f"process {i}: multi-host step equals one device" in output, output
+
+
+def _multi_process_main(process_id: int, port: int) -> None:
+    jax.config.update("jax_numpy_rank_promotion", "raise")
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(f"127.0.0.1:{port}", num_processes=2, process_id=process_id)
+    assert (jax.device_count(), jax.local_device_count()) == (DEVICES, DEVICES // 2)
+    example = _example()
+    mesh = example.mesh_2x4()
+    # The same key, parameters and (here) minibatch on every process, from the same seeds.
+    key = jax.random.key(0)
+    params = example.init(key)
+    images = example.bars(jax.random.key(1), example.BATCH)
+    optimizer = example.optax.adam(example.LEARNING_RATE)
+    state = optimizer.init(params)
+    single = example.make_step(optimizer, None)(params, state, images, key)  # a local device
+    # Each process passes only the images its own devices hold.
+    batch = NamedSharding(mesh, PartitionSpec("data"))
+    rows = [index[0] for index in batch.addressable_devices_indices_map(images.shape).values()]
+    start, stop = min(r.start for r in rows), max(r.stop for r in rows)
+    assert stop - start == example.BATCH // 2, "a process should hold half the minibatch"
+    local = jax.make_array_from_process_local_data(batch, np.asarray(images[start:stop]))
+    step = example.make_step(optimizer, NamedSharding(mesh, PartitionSpec("samples")))
+    sharded = step(params, state, local, key)  # parameters and key: replicated inputs
+    mine = jax.tree.map(lambda x: np.asarray(x.addressable_data(0)), sharded)
+    _assert_close(mine, single, f"process {process_id}: multi-host step")
+    print(f"process {process_id}: multi-host step equals one device")
+
+
 if __name__ == "__main__":
-    _main()
+    if "--process" in sys.argv:
+        arguments = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+        _multi_process_main(int(arguments["--process"]), int(arguments["--port"]))
+    else:
+        _main()
