@@ -35,9 +35,9 @@ Example:
   >>> split = NamedSharding(mesh, PartitionSpec("samples"))
   >>> dist, key = rx.Normal(jnp.zeros(3), jnp.ones(3)), jax.random.key(0)
   >>> f = lambda z: jnp.sum(z**2)
-  >>> one = rx.gradient_estimate(f, dist, key, method="rloo", num_samples=8)
+  >>> one = rx.gradient_estimate(f, dist, key, method="pathwise", num_samples=8)
   >>> spread = rx.gradient_estimate(
-  ...     f, dist, key, method="rloo", num_samples=8, sample_sharding=split)
+  ...     f, dist, key, method="pathwise", num_samples=8, sample_sharding=split)
   >>> bool(jnp.allclose(one.grad.loc, spread.grad.loc, rtol=2e-5, atol=1e-6))
   True
 """
