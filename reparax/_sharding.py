@@ -46,11 +46,16 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jax
-from jax.sharding import AxisType, NamedSharding, PartitionSpec
+from jax.sharding import NamedSharding, PartitionSpec
+
+# JAX before 0.5 has neither axis types (every mesh axis behaves as what later JAX calls
+# AxisType.Auto) nor a mesh context to read: both are looked up, not imported.
+_AXIS_TYPE = getattr(jax.sharding, "AxisType", None)
+_GET_CONTEXT_MESH = getattr(jax.sharding, "get_abstract_mesh", None)
 
 _ACTIVE: contextvars.ContextVar[NamedSharding | None] = contextvars.ContextVar(
     "reparax_sample_sharding", default=None
@@ -133,14 +138,16 @@ def replicate(x: Any, sharding: NamedSharding | None) -> Any:
 
 def _constrain(x: jax.Array, sharding: NamedSharding, spec: PartitionSpec) -> jax.Array:
     """``with_sharding_constraint`` to ``spec`` over the sample axes, which must be Auto."""
-    context = jax.sharding.get_abstract_mesh()
+    if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+        # On the key data (JAX 0.4 lowers a typed key array's constraint with the wrong rank).
+        data = _constrain(jax.random.key_data(x), sharding, spec)
+        return jax.random.wrap_key_data(data, impl=jax.random.key_impl(x))
     names = _axis_names(sharding)
-    if context.empty:
-        if _axis_types(sharding.mesh.axis_types, sharding.mesh.axis_names, names) == {
-            AxisType.Auto
-        }:
+    context = _GET_CONTEXT_MESH() if _GET_CONTEXT_MESH is not None else None
+    if context is None or context.empty:
+        if _all_auto(sharding.mesh, names):
             return jax.lax.with_sharding_constraint(x, NamedSharding(sharding.mesh, spec))
-    elif _axis_types(context.axis_types, context.axis_names, names) == {AxisType.Auto}:
+    elif _all_auto(context, names):
         # A mesh context (jax.set_mesh, or inside auto_axes): the spec refers to its axes.
         return jax.lax.with_sharding_constraint(x, spec)
     raise ValueError(
@@ -157,9 +164,11 @@ def _axis_names(sharding: NamedSharding) -> tuple[str, ...]:
     return tuple(entry) if isinstance(entry, tuple) else (entry,)
 
 
-def _axis_types(
-    types: Sequence[AxisType], axis_names: Sequence[str], names: tuple[str, ...]
-) -> set[AxisType | None]:
-    """The types of the named axes (``None`` for a name the mesh lacks)."""
-    by_name = dict(zip(axis_names, types))
-    return {by_name.get(name) for name in names}
+def _all_auto(mesh: Any, names: tuple[str, ...]) -> bool:
+    """Whether every named axis of ``mesh`` (a ``Mesh`` or the context's ``AbstractMesh``)
+    is ``AxisType.Auto``; a name the mesh lacks is not."""
+    types = getattr(mesh, "axis_types", None)
+    if _AXIS_TYPE is None or types is None:
+        return all(name in mesh.axis_names for name in names)
+    by_name = dict(zip(mesh.axis_names, types))
+    return all(by_name.get(name) == _AXIS_TYPE.Auto for name in names)
