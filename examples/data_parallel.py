@@ -142,7 +142,7 @@ def train(num_steps: int, mesh: Mesh | None, seed: int = 0) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=200)
     args = parser.parse_args()
     if jax.device_count() < 8:
         raise SystemExit(
