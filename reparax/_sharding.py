@@ -12,9 +12,9 @@ which the N per-sample terms are summed (float rounding).
 Nothing else about the estimator changes: the option is read, at trace time, by the one
 function every estimator draws its samples through
 (``reparax.estimators._sampling.map_samples``). ``Estimator.surrogate`` opens the scope for
-the duration of its own trace; estimators traced inside the per-sample function (a program's
-sites, a control variate's per-sample estimates) see no sharding, so only the outermost
-sample axis is split.
+the duration of its own trace; an estimate nested inside the per-sample function (an ``f``
+that calls ``rx.expectation`` itself) sees no sharding, so only the outermost sample axis
+is split.
 
 The sample axes must be ``AxisType.Auto`` where the estimator is traced: a mesh made with
 ``axis_types=(AxisType.Auto, ...)`` (then no mesh context is needed), or, in a program that
@@ -23,8 +23,9 @@ runs under ``jax.set_mesh`` with explicit axes, the loss wrapped in
 per-sample array as sharded, and estimators index and gather across the sample axis in
 ways explicit sharding refuses; the error says what to do instead.
 
-Not split: ``cv_coefficient="optimal"`` computes its per-sample gradients on every device
-(correct, not faster), and ``rx.Joint`` programs do not take the option.
+Not split: ``cv_coefficient="optimal"`` draws its own per-sample keys
+(``reparax.control_variates._apply``), so its per-sample gradients are computed on every
+device (correct, not faster); ``rx.Joint`` programs do not take the option.
 
 Example:
   On one device the option changes nothing; on 8 it splits the 8 samples one per device.
