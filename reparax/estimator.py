@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from reparax import _checks, _plates
+from reparax import _checks, _plates, _sharding
 from reparax._keyed import bind_key, is_keyed
 from reparax._order import limit_order
 from reparax.capabilities import has_capability
@@ -49,7 +49,7 @@ def _one_evaluation(dist: Any) -> int:
 
 
 #: Options every estimator takes; the rest are the estimator's own (its ``fn`` signature).
-COMMON_OPTIONS = ("num_samples", "chunk_size", "plates")
+COMMON_OPTIONS = ("num_samples", "chunk_size", "plates", "sample_sharding")
 #: Options of the control-variate mechanism, accepted where ``accepts_control_variate``.
 CONTROL_VARIATE_OPTIONS = ("control_variate", "cv_coefficient")
 #: What a surrogate can estimate: E[f], or a multi-sample bound (``rx.multisample_bound``).
@@ -180,6 +180,7 @@ class Estimator:
         _checks.check_count("chunk_size", chunk_size, allow_none=True, method=self)
         _plates.check_plates(plates, dist)
         options = dict(options or {})
+        _sharding.check_sample_sharding(options.pop("sample_sharding", None), self.name)
         _checks.check_options(self, options, dist, chosen_by=chosen_by)
         if plates and options.get("control_variate") is not None:
             raise ValueError(
@@ -224,6 +225,7 @@ class Estimator:
         chunk_size: int | None = None,
         plates: int = 0,
         guard_order: bool = True,
+        sample_sharding: Any = None,
         **options: Any,
     ) -> jax.Array:
         """The traced part (no validation): invalid traced parameters become NaN, control
@@ -232,7 +234,10 @@ class Estimator:
         ``guard_order=False`` lifts that last guard for callers that take a mixed derivative
         the estimator does give exactly: ``rx.variance_gradient`` differentiates the gradient
         estimate with respect to the control variate's own parameters φ (∂ĝ/∂φ is exact by
-        construction for REBAR/RELAX), never a second derivative in θ."""
+        construction for REBAR/RELAX), never a second derivative in θ.
+
+        ``sample_sharding`` (a ``NamedSharding`` of the sample axis) splits the samples over
+        devices, same per-sample values (``reparax._sharding``)."""
         dist = dist.checked()
         if math.prod(dist.batch_shape) == 0:
             # No random element: E[f] = f(the empty sample), and no parameter affects it.
@@ -242,7 +247,10 @@ class Estimator:
             return jnp.mean(jnp.sum(values.reshape(num_samples, -1), -1))
 
         def single(f: Callable, dist: Any, key: jax.Array) -> jax.Array:
-            return self._single(f, dist, key, num_samples, chunk_size, guard_order, dict(options))
+            with _sharding.scope(sample_sharding):  # read by map_samples while tracing
+                return self._single(
+                    f, dist, key, num_samples, chunk_size, guard_order, dict(options)
+                )
 
         if plates:
             return _plates.plated(single, f, dist, key, plates)
@@ -294,7 +302,9 @@ class Estimator:
 
         ``plates=k``: the leading ``k`` batch axes are independent elements and ``f``
         returns one cost per element (shape ``dist.batch_shape[:k]``); each element is
-        credited with its own cost only (see ``reparax._plates``)."""
+        credited with its own cost only (see ``reparax._plates``). ``sample_sharding=``
+        a ``jax.sharding.NamedSharding`` of one axis splits the samples over devices, with
+        the per-sample values of one device (see ``reparax._sharding``)."""
         num_samples = self.min_samples if num_samples is None else num_samples
         self.validate(
             f,

@@ -8,6 +8,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from reparax import _sharding
+
 
 def map_samples(
     fn: Callable[[jax.Array], Any], key: jax.Array, num_samples: int, chunk_size: int | None
@@ -17,15 +19,19 @@ def map_samples(
     With ``chunk_size`` the samples are evaluated ``chunk_size`` at a time under
     ``jax.checkpoint`` inside ``lax.map``, so neither the forward pass nor the backward pass
     holds more than one chunk's intermediates: memory is bounded for any ``num_samples``,
-    and the per-sample values are those of the unchunked evaluation.
+    and the per-sample values are those of the unchunked evaluation. Under the estimator's
+    ``sample_sharding`` the keys (each chunk's, when chunked) are split over devices and XLA
+    splits the work computed from them (``reparax._sharding``): the same per-sample values.
     """
     keys = jax.random.split(key, num_samples)
-    batched = jax.vmap(fn)
+    sharding = _sharding.active()
+    batched = _sharding.spread(jax.vmap(_sharding.unsharded(fn)), sharding)
     if chunk_size is None or chunk_size >= num_samples:
         return batched(keys)
     num_chunks = num_samples // chunk_size
+    keys = _sharding.replicate(keys, sharding)  # each chunk is split over devices, not these
     head = keys[: num_chunks * chunk_size].reshape((num_chunks, chunk_size) + keys.shape[1:])
-    out = jax.lax.map(jax.checkpoint(batched), head)
+    out = _sharding.replicate(jax.lax.map(jax.checkpoint(batched), head), sharding)
     out = jax.tree.map(lambda x: x.reshape((num_chunks * chunk_size,) + x.shape[2:]), out)
     if num_chunks * chunk_size == num_samples:
         return out
