@@ -25,7 +25,7 @@ site, Rao-Blackwellized named costs: ``reparax._program``) and the scan-friendly
 ``rx.dice_init`` / ``rx.sample_node`` / ``rx.cost_node`` (``reparax.sequential``).
 """
 
-from reparax import capabilities, constraints, control_variates, diagnostics, problems
+from reparax import adapters, capabilities, constraints, control_variates, diagnostics, problems
 from reparax._api import (
     Estimate,
     auto_num_samples,
@@ -33,8 +33,6 @@ from reparax._api import (
     gradient_estimate,
     resolve_method,
 )
-from reparax import adapters, capabilities, constraints, control_variates, diagnostics, problems
-from reparax._api import Estimate, expectation, gradient_estimate, resolve_method
 from reparax._keyed import KeyedCost, with_key
 from reparax._order import DerivativeOrderError
 from reparax._registry import methods, methods_table, register, supported_methods, unregister
@@ -73,8 +71,8 @@ from reparax.distributions import (
 from reparax.estimator import Estimator, Trainable
 from reparax.estimators.arm import arm
 from reparax.estimators.disarm import disarm
-from reparax.estimators.dreg import dreg
 from reparax.estimators.double_cv import double_cv, double_cv_init
+from reparax.estimators.dreg import dreg
 from reparax.estimators.exact import exact
 from reparax.estimators.gapped_straight_through import gapped_straight_through
 from reparax.estimators.gumbel_rao import gumbel_rao
@@ -92,9 +90,9 @@ from reparax.estimators.score_function import score_function
 from reparax.estimators.st_gumbel_softmax import st_gumbel_softmax
 from reparax.estimators.stl import stl
 from reparax.estimators.straight_through import straight_through
-from reparax.estimators.vimco import vimco
 from reparax.estimators.sum_and_sample import sum_and_sample
 from reparax.estimators.unordered_set import unordered_set
+from reparax.estimators.vimco import vimco
 from reparax.joint import Joint
 from reparax.multisample import multisample_bound, multisample_bound_estimate
 from reparax.pilot import Choice, choose_method

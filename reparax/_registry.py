@@ -17,8 +17,8 @@ from reparax.estimator import Estimator
 from reparax.estimators import (
     arm,
     disarm,
-    dreg,
     double_cv,
+    dreg,
     exact,
     gapped_straight_through,
     gumbel_rao,
@@ -36,9 +36,9 @@ from reparax.estimators import (
     st_gumbel_softmax,
     stl,
     straight_through,
-    vimco,
     sum_and_sample,
     unordered_set,
+    vimco,
 )
 
 #: The built-in estimators, in the order ``methods()`` lists them: continuous, then
