@@ -113,6 +113,7 @@ def check_options(
 ) -> None:
     """Every option is one the method takes; control-variate options are well formed."""
     from reparax.control_variates._apply import check_coefficient, check_control_variate
+    from reparax.estimator import COMMON_OPTIONS
 
     chosen = f" (chosen by method={chosen_by!r})" if chosen_by else ""
     for option in options:
@@ -120,7 +121,7 @@ def check_options(
             takes = sorted(method.options) + (
                 ["control_variate", "cv_coefficient"] if method.accepts_control_variate else []
             )
-            known = ["num_samples", "chunk_size", "plates", *takes]
+            known = [*COMMON_OPTIONS, *takes]
             raise TypeError(
                 f"method={method.name!r}{chosen} has no option `{option}`."
                 f"{did_you_mean(option, known)} Its options: {', '.join(known)}."

@@ -37,7 +37,7 @@ import jax.numpy as jnp
 
 from reparax import _checks
 from reparax._keyed import bind_key
-from reparax.estimator import Estimator
+from reparax.estimator import COMMON_OPTIONS, Estimator
 from reparax.estimators._dice import leave_one_out, magic_box
 from reparax.estimators._sampling import map_samples
 from reparax.joint import Joint
@@ -225,11 +225,14 @@ def plan(
                 "baseline ('rloo', or score_function with baseline=...)."
             )
         _checks.check_options(estimator, options, dist)
-        for common in ("num_samples", "chunk_size", "plates"):
+        for common in COMMON_OPTIONS:
             if common in options:
-                raise ValueError(
-                    f"site {name!r}: `{common}` belongs to the whole program, not a site option."
+                scope = (
+                    "is not supported for an rx.Joint yet"
+                    if common == "sample_sharding"
+                    else "belongs to the whole program"
                 )
+                raise ValueError(f"site {name!r}: `{common}` {scope}, not a site option.")
         score = estimator.name in SCORE_FAMILY
         baseline = None
         if score:
