@@ -60,32 +60,32 @@ def bern_draw(theta, key):
     return (theta + jax.random.logistic(key, (N,) + theta.shape) > 0).astype(theta.dtype)
 
 
-def bern_score_function(theta, key):
+def bern_score_function(theta, key, cost=bits_cost):
     b = bern_draw(theta, key)
-    values = jax.vmap(bits_cost)(b)
+    values = jax.vmap(cost)(b)
     return jnp.mean(magic(bern_log_prob(theta, b)) * values)
 
 
-def bern_rloo(theta, key):
+def bern_rloo(theta, key, cost=bits_cost):
     b = bern_draw(theta, key)
-    values = jax.vmap(bits_cost)(b)
+    values = jax.vmap(cost)(b)
     baseline = (jnp.sum(values) - values) / (N - 1)
     return jnp.mean(magic(bern_log_prob(theta, b)) * (values - baseline) + baseline)
 
 
-def bern_arm(theta, key):
+def bern_arm(theta, key, cost=bits_cost):
     u = jax.random.uniform(key, (N,) + theta.shape)
-    f1 = jax.vmap(bits_cost)((u > jax.nn.sigmoid(-theta)).astype(theta.dtype))
-    f2 = jax.vmap(bits_cost)((u < jax.nn.sigmoid(theta)).astype(theta.dtype))
+    f1 = jax.vmap(cost)((u > jax.nn.sigmoid(-theta)).astype(theta.dtype))
+    f2 = jax.vmap(cost)((u < jax.nn.sigmoid(theta)).astype(theta.dtype))
     grad = jnp.mean((f1 - f2)[:, None] * (u - 0.5), 0)
     return jnp.mean(0.5 * (f1 + f2)) + probe(theta, grad)
 
 
-def bern_disarm(theta, key):
+def bern_disarm(theta, key, cost=bits_cost):
     noise = jax.random.logistic(key, (N,) + theta.shape)
     b1, b2 = (theta + noise > 0), (theta - noise > 0)
-    f1 = jax.vmap(bits_cost)(b1.astype(theta.dtype))
-    f2 = jax.vmap(bits_cost)(b2.astype(theta.dtype))
+    f1 = jax.vmap(cost)(b1.astype(theta.dtype))
+    f2 = jax.vmap(cost)(b2.astype(theta.dtype))
     sign = jnp.where(b2, -1.0, 1.0) * (b1 != b2)
     grad = jnp.mean(0.5 * (f1 - f2)[:, None] * sign * jax.nn.sigmoid(jnp.abs(theta)), 0)
     return jnp.mean(0.5 * (f1 + f2)) + probe(theta, grad)
@@ -96,21 +96,21 @@ def _flips(b):  # (D, D): row d is b with bit d flipped
     return jnp.where(eye, 1.0 - b[None], b[None])
 
 
-def bern_indecater(theta, key):  # D + 1 evaluations
+def bern_indecater(theta, key, cost=bits_cost):  # D + 1 evaluations
     b = bern_draw(theta, key)
-    values = jax.vmap(bits_cost)(b)
-    flipped = jax.vmap(jax.vmap(bits_cost))(jax.vmap(_flips)(b))  # (N, D)
+    values = jax.vmap(cost)(b)
+    flipped = jax.vmap(jax.vmap(cost))(jax.vmap(_flips)(b))  # (N, D)
     diff = jnp.where(b > 0.5, values[:, None] - flipped, flipped - values[:, None])
     weight = jnp.exp(log_sigmoid(theta) + log_sigmoid(-theta))
     return jnp.mean(values) + probe(theta, jnp.mean(diff, 0) * weight)
 
 
-def bern_measure_valued(theta, key):  # 1 + 2D evaluations
+def bern_measure_valued(theta, key, cost=bits_cost):  # 1 + 2D evaluations
     b = bern_draw(theta, key)
-    values = jax.vmap(bits_cost)(b)
+    values = jax.vmap(cost)(b)
     eye = jnp.eye(theta.shape[0], dtype=bool)
-    ones = jax.vmap(jax.vmap(bits_cost))(jnp.where(eye, 1.0, b[:, None]))
-    zeros = jax.vmap(jax.vmap(bits_cost))(jnp.where(eye, 0.0, b[:, None]))
+    ones = jax.vmap(jax.vmap(cost))(jnp.where(eye, 1.0, b[:, None]))
+    zeros = jax.vmap(jax.vmap(cost))(jnp.where(eye, 0.0, b[:, None]))
     weight = jnp.exp(log_sigmoid(theta) + log_sigmoid(-theta))
     return jnp.mean(values) + probe(theta, jnp.mean(ones - zeros, 0) * weight)
 
@@ -151,11 +151,11 @@ def bern_cond(theta, key, b):
     return bern_conditional(theta, jax.random.uniform(key, b.shape), b)
 
 
-def bern_rebar(theta, key):
-    reference = sg(bits_cost(jax.nn.sigmoid(sg(theta))))
-    cost = lambda b: bits_cost(b) - reference
-    control = lambda z: cost(jax.nn.sigmoid(z / 0.5))
-    out = relaxed_cv(theta, key, bern_noise, bern_cond, bern_log_prob, cost, control)
+def bern_rebar(theta, key, cost=bits_cost):
+    reference = sg(cost(jax.nn.sigmoid(sg(theta))))
+    centred = lambda b: cost(b) - reference
+    control = lambda z: centred(jax.nn.sigmoid(z / 0.5))
+    out = relaxed_cv(theta, key, bern_noise, bern_cond, bern_log_prob, centred, control)
     return reference + out
 
 
@@ -168,29 +168,29 @@ def relax_network(cost, relax, params):
     return control
 
 
-def bern_relax(theta, key, params):
-    control = relax_network(bits_cost, lambda z, t: jax.nn.sigmoid(z / t), params)
-    return relaxed_cv(theta, key, bern_noise, bern_cond, bern_log_prob, bits_cost, control)
+def bern_relax(theta, key, params, cost=bits_cost):
+    control = relax_network(cost, lambda z, t: jax.nn.sigmoid(z / t), params)
+    return relaxed_cv(theta, key, bern_noise, bern_cond, bern_log_prob, cost, control)
 
 
-def bern_gumbel_softmax(theta, key):
+def bern_gumbel_softmax(theta, key, cost=bits_cost):
     noise = jax.random.logistic(key, (N,) + theta.shape)
-    return jnp.mean(jax.vmap(bits_cost)(jax.nn.sigmoid(theta + noise)))
+    return jnp.mean(jax.vmap(cost)(jax.nn.sigmoid(theta + noise)))
 
 
-def bern_straight_through(theta, key):
+def bern_straight_through(theta, key, cost=bits_cost):
     p = jax.nn.sigmoid(theta)
-    return jnp.mean(jax.vmap(bits_cost)(bern_draw(theta, key) + p - sg(p)))
+    return jnp.mean(jax.vmap(cost)(bern_draw(theta, key) + p - sg(p)))
 
 
-def bern_st_gumbel_softmax(theta, key):
+def bern_st_gumbel_softmax(theta, key, cost=bits_cost):
     noise = jax.random.logistic(key, (N,) + theta.shape)
     soft = jax.nn.sigmoid(theta + noise)
     hard = (theta + noise > 0).astype(theta.dtype)
-    return jnp.mean(jax.vmap(bits_cost)(hard + soft - sg(soft)))
+    return jnp.mean(jax.vmap(cost)(hard + soft - sg(soft)))
 
 
-def bern_gumbel_rao(theta, key, draws=10):
+def bern_gumbel_rao(theta, key, cost=bits_cost, draws=10):
     k1, k2 = jax.random.split(key)
     noise = jax.random.logistic(k1, (N,) + theta.shape)
     b = (theta + noise > 0).astype(theta.dtype)
@@ -198,7 +198,7 @@ def bern_gumbel_rao(theta, key, draws=10):
     extra = sg(bern_conditional(theta, v, b)) - sg(theta)
     noises = jnp.concatenate([noise[None], extra])
     soft = jnp.mean(jax.nn.sigmoid(theta + noises), 0)
-    return jnp.mean(jax.vmap(bits_cost)(b + soft - sg(soft)))
+    return jnp.mean(jax.vmap(cost)(b + soft - sg(soft)))
 
 
 def jacobian_times(p, v):
@@ -212,11 +212,11 @@ def reinmax_rows(logits, hard, temperature=1.0):
     return hard + linear - sg(linear)
 
 
-def bern_reinmax(theta, key):
+def bern_reinmax(theta, key, cost=bits_cost):
     b = bern_draw(theta, key)
     hard = jnp.stack([1.0 - b, b], -1)
     logits = jnp.stack([log_sigmoid(-theta), log_sigmoid(theta)], -1)
-    return jnp.mean(jax.vmap(bits_cost)(reinmax_rows(logits, hard)[..., 1]))
+    return jnp.mean(jax.vmap(cost)(reinmax_rows(logits, hard)[..., 1]))
 
 
 # -- OneHotCategorical: θ of shape (20, 10) ----------------------------------------------------
