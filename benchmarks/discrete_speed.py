@@ -7,7 +7,8 @@ surrogate of the same estimator, with the same number of f-evaluations, written 
 user would: one batched draw of all the noise, ``jax.vmap(f)`` over the samples. The two are
 timed in alternating rounds; the table prints the median of the per-round ratios
 reparax / hand-written with its interquartile range (the machine may be shared: paired
-ratios are far steadier than absolute times). ``exact`` is left out: 2^200 and 10^20
+ratios are far steadier than absolute times), and XLA's flop and byte counts of the two
+compiled programs, which do not depend on the load. ``exact`` is left out: 2^200 and 10^20
 outcomes.
 
     python benchmarks/discrete_speed.py [--repeats 300] [--only arm,disarm]
@@ -409,6 +410,18 @@ def reparax_loss(family, cost, method, extra):
     return loss
 
 
+def cost_ratios(ours: Callable, theirs: Callable, args: tuple) -> tuple[float, float]:
+    """XLA's own count of flops and bytes accessed, reparax / hand-written: unlike times,
+    independent of the machine's load."""
+    costs = []
+    for fn in (ours, theirs):
+        analysis = jax.jit(jax.grad(fn)).lower(*args).compile().cost_analysis()
+        analysis = analysis[0] if isinstance(analysis, list) else analysis
+        costs.append((analysis.get("flops", 0.0), analysis.get("bytes accessed", 0.0)))
+    (flops, nbytes), (hand_flops, hand_bytes) = costs
+    return flops / hand_flops, nbytes / hand_bytes
+
+
 def paired_ratios(
     ours: Callable, theirs: Callable, args: tuple, repeats: int
 ) -> tuple[np.ndarray, float, float]:
@@ -435,8 +448,11 @@ def main():
     key = jax.random.key(0)
     platform = jax.devices()[0].platform
     print(f"{platform} | N={N}, jitted jax.grad, {args.repeats} alternating rounds")
-    print("| problem | method | reparax (µs) | hand-written (µs) | ratio (median) | ratio IQR |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| problem | method | reparax (µs) | hand-written (µs) | ratio (median) | ratio IQR "
+        "| flops ratio | bytes ratio |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for problem, (family, cost, theta) in PROBLEMS.items():
         for method, hand in HAND[problem].items():
             if only and method not in only:
@@ -444,13 +460,13 @@ def main():
             extra = ()
             if method == "relax":
                 extra = (rx.relax_init(family(theta), jax.random.key(7)),)
-            ratios, ours, theirs = paired_ratios(
-                reparax_loss(family, cost, method, extra), hand, (theta, key, *extra), args.repeats
-            )
+            ours_loss, call = reparax_loss(family, cost, method, extra), (theta, key, *extra)
+            ratios, ours, theirs = paired_ratios(ours_loss, hand, call, args.repeats)
+            flops, nbytes = cost_ratios(ours_loss, hand, call)
             q1, q2, q3 = np.percentile(ratios, [25, 50, 75])
             print(
                 f"| {problem} | {method} | {ours * 1e6:.0f} | {theirs * 1e6:.0f} | {q2:.2f} | "
-                f"{q1:.2f}–{q3:.2f} |",
+                f"{q1:.2f}–{q3:.2f} | {flops:.2f} | {nbytes:.2f} |",
                 flush=True,
             )
 

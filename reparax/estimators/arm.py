@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from reparax._keyed import bind_key
 from reparax.capabilities import DirichletNoise
+from reparax.distributions.bernoulli import Bernoulli
 from reparax.estimator import Estimator
 from reparax.estimators._sampling import linear_probe, map_samples
 
@@ -135,18 +136,30 @@ def _binary(
         first = first.reshape(first.shape + (1,) * (support.ndim - 1))
         return jnp.where(first, support[1], support[0])
 
+    bits = isinstance(dist, Bernoulli)
+
     def one(sample_key: jax.Array) -> jax.Array:
-        log_pi = dist.dirichlet_noise(jax.lax.stop_gradient(dist.noise(sample_key)))
-        log_probs = dist.class_log_probs()
-        margin = jax.lax.stop_gradient(log_probs[..., 1] - log_probs[..., 0])
+        noise = jax.lax.stop_gradient(dist.noise(sample_key))
+        if bits:
+            # π = (σ(ℓ), σ(−ℓ)): log π₁ − log π₀ = −ℓ and log p₁ − log p₀ = θ, so the draws
+            # are ARM's own thresholds 1[θ + ℓ > 0] and 1[θ − ℓ > 0], with no logarithm.
+            log_probs = dist.logits
+            margin, gap = jax.lax.stop_gradient(dist._logits_like(noise)), -noise
+            pi_0 = jax.nn.sigmoid(noise)
+        else:
+            log_pi = dist.dirichlet_noise(noise)
+            log_probs = dist.class_log_probs()
+            margin = jax.lax.stop_gradient(log_probs[..., 1] - log_probs[..., 0])
+            gap, pi_0 = log_pi[..., 1] - log_pi[..., 0], jnp.exp(log_pi[..., 0])
         # argmax_k(log p_k − log π_k) picks class 0 on ties: strict comparisons do the same.
-        draw = pick(margin > log_pi[..., 1] - log_pi[..., 0])
-        swapped = pick(margin > log_pi[..., 0] - log_pi[..., 1])
+        draw, swapped = pick(margin > gap), pick(margin > -gap)
         cost = bind_key(f, sample_key)
         f_draw, f_swapped = cost(draw), cost(swapped)
         half_difference = jax.lax.stop_gradient(0.5 * (f_draw - f_swapped))
-        g0 = half_difference * (1.0 - 2.0 * jnp.exp(log_pi[..., 0]))
-        grad = jnp.stack([g0, -g0], axis=-1)
+        g0 = half_difference * (1.0 - 2.0 * pi_0)
+        # For bits the chain through (log σ(−θ), log σ(θ)) is g₀(−σ(θ)) + g₁σ(−θ) = g₁ = −g₀:
+        # the estimate is attached to θ directly.
+        grad = -g0 if bits else jnp.stack([g0, -g0], axis=-1)
         return 0.5 * (f_draw + f_swapped) + linear_probe(log_probs, grad)
 
     return one
