@@ -136,11 +136,9 @@ def _binary(
         first = first.reshape(first.shape + (1,) * (support.ndim - 1))
         return jnp.where(first, support[1], support[0])
 
-    bits = isinstance(dist, Bernoulli)
-
     def one(sample_key: jax.Array) -> jax.Array:
         noise = jax.lax.stop_gradient(dist.noise(sample_key))
-        if bits:
+        if isinstance(dist, Bernoulli):
             # π = (σ(ℓ), σ(−ℓ)): log π₁ − log π₀ = −ℓ and log p₁ − log p₀ = θ, so the draws
             # are ARM's own thresholds 1[θ + ℓ > 0] and 1[θ − ℓ > 0], with no logarithm.
             log_probs = dist.logits
@@ -159,7 +157,7 @@ def _binary(
         g0 = half_difference * (1.0 - 2.0 * pi_0)
         # For bits the chain through (log σ(−θ), log σ(θ)) is g₀(−σ(θ)) + g₁σ(−θ) = g₁ = −g₀:
         # the estimate is attached to θ directly.
-        grad = -g0 if bits else jnp.stack([g0, -g0], axis=-1)
+        grad = -g0 if isinstance(dist, Bernoulli) else jnp.stack([g0, -g0], axis=-1)
         return 0.5 * (f_draw + f_swapped) + linear_probe(log_probs, grad)
 
     return one
