@@ -2,12 +2,12 @@
 
 The model: 20 Bernoulli latents with trainable logits, an MLP decoder 20 → 64 (tanh) → 64
 as the cost, f(b) = ‖x − decoder(b)‖², N = 16 samples, Adam on the logits and the decoder
-together. For every discrete method the step is lowered and compiled from scratch
+together. For every discrete method the step is traced, lowered and compiled from scratch
 (``jax.jit(step).lower(...).compile()`` after ``jax.clear_caches()``, so no trace or
-executable is reused: a user's first step) with ``rx.expectation`` and with the hand-written estimator of
-``benchmarks/discrete_speed.py``, in alternating rounds; the table prints the medians and the
-median of the per-round ratios (target ≤ 1.5). Tracing is included (it is part of what a
-user waits for), the first run of the compiled step is not.
+executable is reused: a user's first step) with ``rx.expectation`` and with the hand-written
+estimator of ``benchmarks/discrete_speed.py``, in alternating rounds; the table prints the
+medians and the median of the per-round ratios (target ≤ 1.5). Tracing is included (a
+user waits for it too); the first run of the compiled step is not.
 
     python benchmarks/compile_time.py [--repeats 5]
 """

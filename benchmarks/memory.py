@@ -84,10 +84,12 @@ def main():
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(6, 4))
+        colours = {method: f"C{i}" for i, method in enumerate(CASES)}
         for (method, chunk), row in results.items():
             style = "-" if chunk is None else "--"
             label = f"{method}" + ("" if chunk is None else f", chunk_size={chunk}")
-            ax.loglog(sizes, [max(b, 1) / 1024 for b in row], style, marker="o", label=label)
+            kib = [max(b, 1) / 1024 for b in row]
+            ax.loglog(sizes, kib, style, color=colours[method], marker="o", label=label)
         ax.set_xscale("log", base=2)
         ax.set_xlabel("num_samples")
         ax.set_ylabel("compiled temporary memory (KiB)")
