@@ -38,7 +38,7 @@ def auto_num_samples(estimator: Estimator, dist: Any, num_samples: int) -> int:
     """The samples ``method="auto"`` gives ``estimator`` out of a budget of ``num_samples``.
 
     For ``auto``, ``num_samples`` is a budget of f-evaluations: an estimator that evaluates f
-    c times per sample (DisARM's pair: 2, IndeCateR: D·K + 1) runs ⌊num_samples / c⌋ samples.
+    c times per sample (DisARM's pair: 2, IndeCateR: D·(K − 1) + 1) runs ⌊num_samples / c⌋ samples.
     Exact enumeration is the exception: it has no variance, so ``auto`` takes it whenever the
     support has at most ``AUTO_MAX_EVALUATIONS`` outcomes, with ``num_samples`` unchanged
     (which only matters for a keyed f, whose inner keys it averages over).
@@ -70,9 +70,10 @@ def resolve_method(
     The order is the measured one: on the binarized-digits VAE (README, "Discrete VAE") at
     equal f-evaluations per datum the encoder-gradient variance is DisARM 7.15 vs RLOO 9.68
     vs score function 146 (linear model; 71 vs 100 vs 1613 nonlinear), and IndeCateR's
-    variance × evaluations is lower still (0.16 × 65 = 10.4 vs DisARM's 7.15 × 2 = 14.3;
-    102 vs 142 nonlinear). For a Bernoulli or categorical with D·K + 1 ≤ num_samples auto
-    runs IndeCateR, with num_samples ≥ 2 DisARM's ⌊num_samples / 2⌋ pairs.
+    variance × evaluations is lower still (0.16 × 33 = 5.3 vs DisARM's 7.15 × 2 = 14.3;
+    52 vs 142 nonlinear; IndeCateR evaluates D·(K − 1) + 1 points per sample). For a
+    Bernoulli or categorical whose IndeCateR evaluations fit in num_samples auto runs
+    IndeCateR, else with num_samples ≥ 2 DisARM's ⌊num_samples / 2⌋ pairs.
     """
     if not (isinstance(method, str) and method.lower() == "auto"):
         estimator = _registry.lookup(method)

@@ -41,7 +41,7 @@ def restricted(dist: Any, declared: tuple[type, ...]) -> Any:
         return out
 
     namespace["replace"] = lambda self, **p: wrap(self.inner.replace(**p))
-    namespace["checked"] = lambda self: wrap(self.inner.checked())
+    namespace["checked"] = lambda self, **k: wrap(self.inner.checked(**k))
     namespace["check_parameters"] = lambda self: self.inner.check_parameters()
     namespace["fixed_support"] = getattr(type(dist), "fixed_support", True)
     names = "".join(c.__name__ for c in declared) or "Nothing"

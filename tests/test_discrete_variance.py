@@ -62,7 +62,7 @@ def test_indecater_beats_rloo_at_equal_evaluations():
     costs = jax.random.normal(jax.random.key(25), (6, 3))
     dist = rx.OneHotCategorical(logits)
     f = lambda z: jnp.sum(costs * z) + z[0, 0] * z[1, 1]  # noqa: E731
-    evaluations = rx.methods()["indecater"].count_evaluations(dist)  # D·K + 1 = 19
+    evaluations = rx.methods()["indecater"].count_evaluations(dist)  # D·(K − 1) + 1 = 13
     keys = jax.random.split(jax.random.key(22), 3000)
 
     def grads(method, num_samples):

@@ -54,6 +54,8 @@ def stick_breaking_pair(
     """
     log_probs = jax.lax.stop_gradient(log_probs)
     num_classes = log_probs.shape[-1]
+    if num_classes == 2:
+        return _binary_pair(log_probs, log_u[..., 0], log_1mu[..., 0])
     order = jnp.argsort(log_probs, axis=-1)  # ascending probability
     sorted_lp = jnp.take_along_axis(log_probs, order, axis=-1)
     log_tail = jax.lax.cumlogsumexp(sorted_lp, axis=sorted_lp.ndim - 1, reverse=True)
@@ -71,3 +73,24 @@ def stick_breaking_pair(
     low = jnp.minimum(jnp.minimum(first, second), num_classes - 2)
     log_weight = jnp.where(first == second, -jnp.inf, take_class(log_weights, low))
     return take_class(order, first), take_class(order, second), log_weight
+
+
+def _binary_pair(
+    log_probs: jax.Array, log_u: jax.Array, log_1mu: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """:func:`stick_breaking_pair` for K = 2 with comparisons instead of a sort and gathers.
+
+    One decision: the less likely class ``low`` (class 0 on ties, as the stable ascending
+    sort orders them) is taken when log u < log σ = log p_low − log(p_low + p_high); the
+    weight of a pair z ≠ z̃ is T₁ = p_high (DisARM's σ(|θ|) for bits).
+    """
+    low_is_one = log_probs[..., 1] < log_probs[..., 0]
+    log_low = jnp.where(low_is_one, log_probs[..., 1], log_probs[..., 0])
+    log_high = jnp.where(low_is_one, log_probs[..., 0], log_probs[..., 1])
+    log_sigma = log_low - jnp.logaddexp(log_low, log_high)
+    first, second = log_u < log_sigma, log_1mu < log_sigma
+    # Taking `low` is class 1 exactly when low is class 1: an equality of booleans.
+    index = (first == low_is_one).astype(jnp.int32)
+    antithetic = (second == low_is_one).astype(jnp.int32)
+    log_weight = jnp.where(first == second, -jnp.inf, log_high)
+    return index, antithetic, log_weight

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from reparax._keyed import bind_key
 from reparax.capabilities import DirichletNoise
+from reparax.distributions.bernoulli import Bernoulli
 from reparax.estimator import Estimator
 from reparax.estimators._sampling import linear_probe, map_samples
 
@@ -97,6 +98,8 @@ def _arm(
     """
     num_classes = dist.num_classes
     support = dist.enumerate_support()
+    if num_classes == 2:
+        return jnp.mean(map_samples(_binary(f, dist, support), key, num_samples, chunk_size))
 
     def one(sample_key: jax.Array) -> jax.Array:
         noise = jax.lax.stop_gradient(dist.noise(sample_key))
@@ -116,6 +119,48 @@ def _arm(
         return jnp.mean(f_swaps) + linear_probe(log_probs, grad)  # grad: ∂/∂ log p
 
     return jnp.mean(map_samples(one, key, num_samples, chunk_size))
+
+
+def _binary(
+    f: Callable[[jax.Array], jax.Array], dist: DirichletNoise, support: jax.Array
+) -> Callable[[jax.Array], jax.Array]:
+    """ARS for K = 2 (ARM): the same estimate without the reference class or the K × K swaps.
+
+    With two classes the reference J does not matter: for J = 0 and J = 1 alike the draws
+    are z and z̃ (π₀ and π₁ exchanged), and ĝ_{d0} = ½ (f(z) − f(z̃)) (1 − 2π_{d0}) = −ĝ_{d1}
+    (using π_{d0} + π_{d1} = 1). So J is not drawn (one threefry fewer per sample), and both
+    draws are thresholds (selections, no argmax or gather).
+    """
+
+    def pick(first: jax.Array) -> jax.Array:  # support[1] where class 1 wins, else support[0]
+        first = first.reshape(first.shape + (1,) * (support.ndim - 1))
+        return jnp.where(first, support[1], support[0])
+
+    def one(sample_key: jax.Array) -> jax.Array:
+        noise = jax.lax.stop_gradient(dist.noise(sample_key))
+        if isinstance(dist, Bernoulli):
+            # π = (σ(ℓ), σ(−ℓ)): log π₁ − log π₀ = −ℓ and log p₁ − log p₀ = θ, so the draws
+            # are ARM's own thresholds 1[θ + ℓ > 0] and 1[θ − ℓ > 0], with no logarithm.
+            log_probs = dist.logits
+            margin, gap = jax.lax.stop_gradient(dist._logits_like(noise)), -noise
+            pi_0 = jax.nn.sigmoid(noise)
+        else:
+            log_pi = dist.dirichlet_noise(noise)
+            log_probs = dist.class_log_probs()
+            margin = jax.lax.stop_gradient(log_probs[..., 1] - log_probs[..., 0])
+            gap, pi_0 = log_pi[..., 1] - log_pi[..., 0], jnp.exp(log_pi[..., 0])
+        # argmax_k(log p_k − log π_k) picks class 0 on ties: strict comparisons do the same.
+        draw, swapped = pick(margin > gap), pick(margin > -gap)
+        cost = bind_key(f, sample_key)
+        f_draw, f_swapped = cost(draw), cost(swapped)
+        half_difference = jax.lax.stop_gradient(0.5 * (f_draw - f_swapped))
+        g0 = half_difference * (1.0 - 2.0 * pi_0)
+        # For bits the chain through (log σ(−θ), log σ(θ)) is g₀(−σ(θ)) + g₁σ(−θ) = g₁ = −g₀:
+        # the estimate is attached to θ directly.
+        grad = -g0 if isinstance(dist, Bernoulli) else jnp.stack([g0, -g0], axis=-1)
+        return 0.5 * (f_draw + f_swapped) + linear_probe(log_probs, grad)
+
+    return one
 
 
 arm = Estimator(

@@ -31,8 +31,10 @@ def _indecater(
 
     which sums element d out exactly given the others: unbiased, with variance at most
     that of REINFORCE at equal samples. Subtracting f(z_i) changes nothing in expectation
-    (Σ_k ∇p_d(k) = 0) but lets a large constant in f cancel exactly. Costs D·K + 1
-    f-evaluations per sample, evaluated as one vectorized batch. First derivatives only
+    (Σ_k ∇p_d(k) = 0) but lets a large constant in f cancel exactly; it also makes the term
+    of element d's own class k = z_{i,d} exactly zero, so only the other K − 1 classes are
+    evaluated: D·(K − 1) + 1 f-evaluations per sample (D + 1 for bits), as one vectorized
+    batch. First derivatives only
     (its Hessian would miss the cross terms between elements, so a second derivative
     raises).
 
@@ -55,12 +57,40 @@ def _indecater(
         cost = bind_key(f, sample_key)
         z = dist.sample(sample_key)
         value = cost(z)
-        f_rows = jax.vmap(jax.vmap(cost))(dist.local_replacements(z))  # (D, K)
+        others, before = _other_classes(dist, z)
+        f_rows = jax.vmap(jax.vmap(cost))(others)  # (D, K − 1)
         signal = jax.lax.stop_gradient(f_rows - value)
-        probs = jnp.exp(dist.class_log_probs()).reshape(f_rows.shape)
-        return attach_gradient(value, jnp.sum(probs * signal))
+        probs = jnp.exp(dist.class_log_probs()).reshape(before.shape[0], -1)
+        other_probs = jnp.where(before, probs[:, :-1], probs[:, 1:])
+        return attach_gradient(value, jnp.sum(other_probs * signal))
 
     return jnp.mean(map_samples(one, key, num_samples, chunk_size))
+
+
+def _other_classes(dist: LocalReplacements, sample: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(rows, before)``: ``rows[d, j]`` is ``sample`` with element d set to the j-th of the
+    K − 1 classes other than its own, ``(D, K − 1, *sample)``, the rows of
+    ``local_replacements`` that differ from ``sample``; ``before[d, j]`` says whether that
+    class comes before the element's own (class j), or after it (class j + 1).
+
+    Built directly rather than by selecting from all K rows: the element's class is read by
+    comparing it with the K support values (D·K comparisons, not D·K·D), and only the
+    D·(K − 1) rows that are evaluated are formed. Selections between static slices, not
+    gathers (batched gathers were miscompiled by XLA CPU under vmap, see ``arm._swapped``).
+    """
+    support = dist.enumerate_support()  # (K, *event)
+    num_classes, event = support.shape[0], support.shape[1:]
+    flat = sample.reshape((-1,) + event)  # (D, *event)
+    num = flat.shape[0]
+    event_axes = tuple(range(2, 2 + len(event)))
+    same = jnp.all(flat[:, None] == support[None], axis=event_axes)  # (D, K)
+    current = jnp.argmax(same, axis=-1)
+    before = jnp.arange(num_classes - 1)[None, :] < current[:, None]  # (D, K − 1)
+    mask = before.reshape(before.shape + (1,) * len(event))
+    values = jnp.where(mask, support[None, :-1], support[None, 1:])  # (D, K − 1, *event)
+    eye = jnp.eye(num, dtype=bool).reshape((num, 1, num) + (1,) * len(event))
+    rows = jnp.where(eye, values[:, :, None], flat[None, None])  # (D, K − 1, D, *event)
+    return rows.reshape((num, num_classes - 1) + sample.shape), before
 
 
 indecater = Estimator(
@@ -69,9 +99,9 @@ indecater = Estimator(
     unbiased=True,
     auto_rank=12,
     differentiable_f=False,
-    evaluations="D·K + 1",
+    evaluations="D·(K − 1) + 1",
     requires=(LocalReplacements,),
-    count_evaluations=lambda dist: math.prod(dist.batch_shape) * dist.num_classes + 1,
+    count_evaluations=lambda dist: math.prod(dist.batch_shape) * (dist.num_classes - 1) + 1,
     max_order=1,
     accepts_control_variate=True,
     references=(
