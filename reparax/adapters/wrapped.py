@@ -235,7 +235,9 @@ class Wrapped(Distribution):
     def check_parameters(self) -> None:
         """The wrapped library validates its own parameters (e.g. ``validate_args``)."""
 
-    def checked(self) -> Wrapped:
+    def checked(self, *, report: bool = True) -> Wrapped:
+        """Itself: the wrapped library validates its own parameters."""
+        del report
         return self
 
     def _draw(self, key: jax.Array, sample_shape: Shape) -> jax.Array:
