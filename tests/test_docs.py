@@ -112,6 +112,10 @@ def test_benchmarks_page_embeds_the_readme_benchmark_sections():
 
 GUIDES = [DOCS / "index.md", *sorted((DOCS / "guide").glob("*.md"))]
 
+# Pages whose examples use a library reparax does not depend on (the `test` and `notebooks`
+# extras install them): without it the page's test is skipped, saying which one is missing.
+OPTIONAL_IMPORTS = {"equinox_vae.md": ("equinox", "sklearn")}
+
 
 def _python_blocks(path: pathlib.Path) -> list[str]:
     return re.findall(r"^```python\n(.*?)^```$", path.read_text(), re.S | re.M)
@@ -137,6 +141,8 @@ def test_migration_page_maps_every_optax_monte_carlo_call(old):
 @pytest.mark.parametrize("path", GUIDES, ids=lambda p: p.name)
 def test_guide_code_runs(path):
     """Every ```python block of the page runs as written, in order, in one namespace."""
+    for module in OPTIONAL_IMPORTS.get(path.name, ()):
+        pytest.importorskip(module, reason=f"{path.name} needs {module} (the `test` extra)")
     blocks = _python_blocks(path)
     assert blocks, f"{path.name} has no python example"
     namespace: dict = {"__name__": f"docs_{path.stem}"}
