@@ -58,5 +58,8 @@ def benchmarks_page() -> str:
     for title, body in readme_sections():
         markers = re.findall(r"<!-- ([\w-]+)-table:start -->", body)
         if markers and markers != ["methods"]:
+            # The README links figures from the repository root; this page sits in
+            # docs/generated/, so a README path docs/x is ../x from here.
+            body = body.replace("](docs/", "](../")
             parts.append(f"## {title}\n\n{body}")
     return "\n".join(parts)

@@ -47,12 +47,12 @@ DECISIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("**z discrete, the whole joint support is small** (≤ 2¹⁰ outcomes): no sampling", ("exact",)),
     (
-        "**z discrete, f cheap enough for D·K + 1 evaluations per sample**",
+        "**z discrete, f cheap enough for D·(K − 1) + 1 evaluations per sample**",
         ("indecater", "measure_valued"),
     ),
     (
         "**z discrete, a few f-evaluations per sample, unbiased**",
-        ("disarm", "rloo", "unordered_set", "arm", "double_cv", "rodeo"),
+        ("disarm", "rloo", "unordered_set", "sum_and_sample", "arm", "double_cv", "rodeo"),
     ),
     (
         "**z discrete, f differentiable, unbiased with a learned control variate**",
