@@ -6,7 +6,10 @@ of E[aux] is read from the SAME f-evaluations as the estimate of E[cost]: every 
 linear in f, so running it on a "slot" cost ``c_j(z)`` (slot 0 the cost, slot j ≥ 1 the j-th
 entry of the flattened aux) gives the estimator's own estimate of E[c_j]. The slots are a
 ``jax.vmap`` in which only the final selection of the entry is batched: the samplers and f
-itself are not, so they run once (the gradient is read from slot 0 alone).
+itself are not, so they run once, and f's backward pass runs once too (the selection is an
+index, whose transpose adds into one cotangent). The estimator's own arithmetic after f is
+what runs per slot: time and memory grow as samples × (1 + aux entries), measured 1.09 ms
+for 256 aux entries against 1.25 ms without aux (an MLP f, 64 samples, pathwise).
 
 So each aux leaf is averaged exactly as the estimator averages the cost: a plain sample mean
 for the score-function family and pathwise, the enumerated expectation for ``exact``, the
@@ -91,8 +94,11 @@ def with_aux(
             index = jnp.arange(count).reshape((1,) * (entries.ndim - 1) + (count,))
             if plates:  # aux entries are scalars: each element takes an equal share
                 entries = entries * jnp.where(index == 0, 1.0, share).astype(entries.dtype)
-            # A one-hot selection, not a gather: only this line is batched over the slots.
-            return jnp.sum(jnp.where(index == slot, entries, 0.0), axis=-1)
+            # Only this selection is batched over the slots. An index (a gather), not a
+            # one-hot mask: a mask would make a (slots × samples × entries) array, and its
+            # transpose the same in the backward pass; the gather's transpose is a
+            # scatter-add into one (samples × entries) cotangent, so f's backward runs once.
+            return jnp.take(entries, slot, axis=-1)
 
         return _map_cost(f, select)
 

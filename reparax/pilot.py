@@ -10,6 +10,7 @@ the result's ``method`` and ``num_samples`` on.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -30,7 +31,8 @@ class Choice(NamedTuple):
       method: the name of the estimator with the lowest total gradient variance.
       num_samples: the samples it runs within the budget (pass it as ``num_samples``).
       variances: every candidate's total gradient variance (the sum over parameter
-        coordinates of the per-estimate variance), by name.
+        coordinates of the per-estimate variance), by name; a non-finite one (NaN
+        gradients in the pilot) is reported here and never chosen.
     """
 
     method: str
@@ -111,5 +113,13 @@ def choose_method(
         ).grad
         total = sum(jnp.sum(jnp.var(g, axis=0, ddof=1)) for g in jax.tree.leaves(grads))
         variances[name] = float(total)
-    best = min(variances, key=variances.__getitem__)
+    # A candidate whose pilot gradients are not finite (e.g. pathwise through sqrt at 0)
+    # cannot win: min() over NaN would keep whichever came first.
+    finite = {name: v for name, v in variances.items() if math.isfinite(v)}
+    if not finite:
+        raise ValueError(
+            f"choose_method: every candidate's pilot gradient variance is non-finite "
+            f"({variances}); check f for NaN/inf at the samples."
+        )
+    best = min(finite, key=finite.__getitem__)
     return Choice(best, dict(candidates)[best], variances)

@@ -523,3 +523,16 @@ def test_tfp_fallback_wraps_with_the_seed_convention():
     assert rx.from_tfp(tfd.NegativeBinomial(3.0, logits=0.2)).pathwise_kind is None
     with pytest.raises(TypeError, match=r"rx\.from_tfp\(dist\)"):
         rx.from_numpyro(tfd.Normal(0.0, 1.0))
+
+
+def test_a_wrapped_numpyro_object_with_a_moving_support_refuses_the_score_function():
+    """Review finding: Uniform(0, h).to_event(1) is wrapped (Independent has no converter);
+    its support moves with h, so the score function would silently miss the boundary term
+    (it gave −1.25 for an exact 0.5). The wrapper reads numpyro's support constraint."""
+    nd = pytest.importorskip("numpyro.distributions")
+    moving = rx.from_numpyro(nd.Uniform(jnp.zeros(2), jnp.array([2.0, 3.0])).to_event(1))
+    fixed = rx.from_numpyro(nd.Bernoulli(probs=jnp.full(3, 0.3)).to_event(1))
+    assert "score_function" not in rx.supported_methods(moving)
+    assert "score_function" in rx.supported_methods(fixed)
+    with pytest.raises(ValueError, match="fixed_support"):
+        rx.expectation(jnp.sum, moving, jax.random.key(0), method="score_function")

@@ -40,3 +40,12 @@ def test_a_step_f_excludes_methods_that_differentiate_f():
 def test_num_pilots_must_be_at_least_two():
     with pytest.raises(ValueError, match="num_pilots"):
         rx.choose_method(_product, rx.Bernoulli(jnp.zeros(3)), KEY, num_samples=4, num_pilots=1)
+
+
+def test_a_candidate_with_non_finite_pilot_gradients_is_never_chosen():
+    """Review finding: pathwise through sqrt at 0 gives NaN variance, and min() kept it."""
+    f = lambda z: jnp.sum(jnp.where(z > 0, jnp.sqrt(z), 0.0))  # noqa: E731
+    dist = rx.Normal(jnp.zeros(2), jnp.ones(2))
+    choice = rx.choose_method(f, dist, KEY, num_samples=4, num_pilots=8)
+    assert jnp.isnan(choice.variances["pathwise"])
+    assert choice.method != "pathwise"

@@ -266,3 +266,33 @@ def test_estimator_errors():
         rx.unordered_set(f, dist, jax.random.key(0), num_samples=0)
     with pytest.raises(ValueError, match="unordered_set"):  # no joint support
         rx.gradient_estimate(f, rx.Normal(0.0, 1.0), jax.random.key(0), method="unordered_set")
+
+
+def test_sum_and_sample_is_finite_when_the_sum_covers_every_outcome_of_positive_mass():
+    """Review finding: with k − 1 summed outcomes covering the whole positive-mass support,
+    the rest is empty and its logsumexp's gradient was NaN; now it is exact."""
+    f = lambda b: jnp.sum(b * jnp.array([1.0, 2.0]))  # noqa: E731
+    dist = rx.Bernoulli(probs=jnp.array([0.0, 0.5]))
+    exact = rx.gradient_estimate(f, dist, jax.random.key(0), method="exact").grad.logits
+    for k in (3, 4):
+        est = rx.gradient_estimate(
+            f, dist, jax.random.key(0), method="sum_and_sample", num_samples=k
+        )
+        np.testing.assert_allclose(est.grad.logits, exact, rtol=1e-6, atol=1e-7)
+
+
+def test_inclusion_probabilities_reverse_mode_equals_forward_mode():
+    """Review finding: an all −inf logsumexp row made reverse-mode gradients NaN."""
+    logits = jnp.array([0.5, -1.0, 2.0, 0.0])
+    for k in (2, 3):
+
+        def first(logits, k=k):
+            return rx.Categorical(logits).inclusion_probabilities(k)[0]
+
+        np.testing.assert_allclose(
+            jax.grad(first)(logits), jax.jacfwd(first)(logits), rtol=1e-4, atol=1e-6
+        )
+    set_prob = lambda x: wor.set_log_prob(x, jnp.array([0, 2]))  # noqa: E731
+    np.testing.assert_allclose(
+        jax.grad(set_prob)(logits), jax.jacfwd(set_prob)(logits), rtol=1e-5, atol=1e-7
+    )

@@ -67,7 +67,7 @@ def convert_with(
     converter = table.get(type(obj).__name__)
     converted = converter(obj) if converter is not None else None
     if converted is None:
-        return wrap(obj)
+        return wrap(obj, fixed_support=support_is_fixed(obj))
     shapes = (tuple(converted.batch_shape), tuple(converted.event_shape))
     expected = (tuple(int(n) for n in obj.batch_shape), tuple(int(n) for n in obj.event_shape))
     if shapes != expected:  # a conversion must be exact; a table entry that is not is a bug
@@ -117,3 +117,30 @@ def static_count(value: Any) -> int | None:
     if counts.size != 1 or counts[0] != np.round(counts[0]) or counts[0] < 1:
         return None
     return int(counts[0])
+
+
+def support_is_fixed(obj: Any) -> bool:
+    """Whether a foreign distribution's support cannot move with its parameters.
+
+    NumPyro declares its support as a constraint object; a support is fixed when that
+    constraint (and the constraints it wraps) holds no array, i.e. its bounds are constants
+    (``Real``, ``Boolean``, ``UnitInterval(0.0, 1.0)``), not parameters (``Interval(0, h)``:
+    the score function would silently miss the moving boundary). An object without a
+    declared support (TFP, distrax) is assumed to have a moving one: score-function methods
+    are then refused until the user says otherwise with ``rx.wrap(dist, fixed_support=True)``.
+    """
+    support = getattr(obj, "support", None)
+    if support is None or callable(support) and not hasattr(support, "__dict__"):
+        return False
+    pending, seen = [support], 0
+    while pending and seen < 16:  # constraints nest shallowly (independent(interval(...)))
+        constraint = pending.pop()
+        seen += 1
+        for value in getattr(constraint, "__dict__", {}).values():
+            if isinstance(value, (bool, int, float, str)) or value is None:
+                continue
+            if hasattr(value, "__dict__") and type(value).__module__.startswith("numpyro"):
+                pending.append(value)
+                continue
+            return False  # an array (or anything else): bounds that may be parameters
+    return True

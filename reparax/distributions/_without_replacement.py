@@ -88,21 +88,33 @@ def subset_table(log_p: jax.Array, log_rest: jax.Array) -> jax.Array:
     full = 2**k - 1
     # log(p_R + p(S∖U)) per subset U: positive terms only.
     remaining = jnp.where(bits, -jnp.inf, log_p[None, :])
-    log_left = jnp.logaddexp(log_rest, jax.nn.logsumexp(remaining, axis=-1))
+    left_terms = jnp.concatenate(
+        [jnp.broadcast_to(log_rest, remaining.shape[:1])[:, None], remaining], axis=-1
+    )
+    log_left = _logsumexp(left_terms)
     step = log_p[None, :] - log_left[:, None]  # (2^k, k): log of p(s) / (p_R + p(S∖U))
     grown = jnp.asarray(np.arange(2**k)[:, None] | (1 << np.arange(k))[None, :])
     table = jnp.where(jnp.arange(2**k) == full, 0.0, -jnp.inf).astype(log_p.dtype)
     # After round r every subset with at least k − r elements holds its final value.
     for _ in range(k):
         terms = jnp.where(bits, -jnp.inf, step + table[grown])
-        table = jnp.where(jnp.arange(2**k) == full, 0.0, jax.nn.logsumexp(terms, axis=-1))
+        table = jnp.where(jnp.arange(2**k) == full, 0.0, _logsumexp(terms))
     return table
 
 
 def rest_log_mass(log_probs: jax.Array, index: jax.Array) -> jax.Array:
     """log p(D∖S) for ``index`` (the k distinct indices of S) over ``log_probs`` ``(K,)``."""
     in_set = jnp.zeros(log_probs.shape, bool).at[index].set(True)
-    return jax.nn.logsumexp(jnp.where(in_set, -jnp.inf, log_probs))
+    return _logsumexp(jnp.where(in_set, -jnp.inf, log_probs))
+
+
+def _logsumexp(x: jax.Array) -> jax.Array:
+    """logsumexp over the last axis, −inf for an all −inf row WITH a zero gradient there
+    (``jax.nn.logsumexp``'s gradient of an all −inf row is NaN, and a ``where`` after it
+    does not stop the NaN in reverse mode)."""
+    live = jnp.any(x > -jnp.inf, axis=-1)
+    total = jax.nn.logsumexp(jnp.where(live[..., None], x, 0.0), axis=-1)
+    return jnp.where(live, total, -jnp.inf)
 
 
 def set_log_prob(log_probs: jax.Array, index: jax.Array) -> jax.Array:

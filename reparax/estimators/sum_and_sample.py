@@ -71,7 +71,11 @@ def _sum_and_sample(
     drawn = jnp.argmax(jnp.where(in_sum, -jnp.inf, held + noise))
     index = jnp.concatenate([summed, drawn[None]])
     costs = costs_at(f, outcomes, index, key, chunk_size)
-    log_rest = jax.nn.logsumexp(rest)
+    # When the summed outcomes hold every outcome of positive probability, the rest is
+    # empty: log p(rest) = −inf, with the logsumexp taken over a finite stand-in so that its
+    # gradient is not NaN (a where AFTER an all −inf logsumexp would not stop the NaN).
+    any_rest = jnp.any(~in_sum & (held > -jnp.inf))
+    log_rest = jnp.where(any_rest, jax.nn.logsumexp(jnp.where(any_rest, rest, 0.0)), -jnp.inf)
     log_q = finite_or_zero(log_probs[drawn] - log_rest)
     if k == 1:  # no summed outcome: plain REINFORCE
         return magic_box(log_q) * costs[0]
