@@ -28,8 +28,10 @@ import numpy as np
 from tqdm import tqdm
 
 import reparax as rx
+from reparax import _comparison_report as report
 from reparax import _registry, problems
 from reparax._comparison import Comparison, compare
+from reparax._comparison_plot import check_matplotlib, draw
 
 PROBLEM_NAMES = ("square", "exp_square", "cosine", "bit", "bits200")
 #: Independent estimates per (problem, method) unless --estimates says otherwise: the 200-bit
@@ -173,8 +175,6 @@ def _check(args: argparse.Namespace) -> None:
     if not 0 <= args.target <= 1:
         _fail("--target must be in [0, 1] (t of f(b) = (b − t)²)")
     if args.plot is not None:
-        from reparax._comparison_plot import check_matplotlib
-
         try:
             check_matplotlib()
         except ImportError as error:
@@ -189,6 +189,38 @@ def _num_estimates(args: argparse.Namespace, problem: str) -> int:
     return DEFAULT_ESTIMATES.get(problem, DEFAULT_ESTIMATES_OTHERS)
 
 
+def _key(args: argparse.Namespace, problem: problems.Problem) -> jax.Array:
+    """The problem's own key: its numbers do not depend on which other problems run."""
+    return jax.random.fold_in(jax.random.key(args.seed), PROBLEM_NAMES.index(problem.name))
+
+
+def _run_tables(
+    args: argparse.Namespace,
+    chosen: list[problems.Problem],
+    methods: dict[str, list[str]],
+    out: report.Table,
+    bar: Any,
+) -> dict[str, list[Comparison]]:
+    results: dict[str, list[Comparison]] = {}
+    for problem in chosen:
+        num_estimates = _num_estimates(args, problem.name)
+        out.problem(problem, num_estimates)
+        rows = results.setdefault(problem.name, [])
+        for method in methods[problem.name]:
+            bar.set_description(f"{problem.name}: {method}")
+            row = compare(
+                problem,
+                method,
+                _key(args, problem),
+                num_samples=args.num_samples,
+                num_estimates=num_estimates,
+            )
+            rows.append(row)
+            out.row(row)
+            bar.update()
+    return results
+
+
 def main(argv: list[str] | None = None) -> None:
     """Runs the comparison (``argv``: the command-line arguments, default ``sys.argv[1:]``)."""
     args = _parser().parse_args(argv)
@@ -196,36 +228,16 @@ def main(argv: list[str] | None = None) -> None:
     chosen = _problems(args)
     methods = _methods(args.methods, chosen, args.num_samples)  # fail before any output
     plot_problem = _plot_problem(args, chosen)
-    from reparax import _comparison_report as report
-
-    start = time.perf_counter()
-    out = report.Table(args, enabled=not args.json)
-    results: dict[str, list[Comparison]] = {}
     plot_jobs = _plot_jobs(args, plot_problem, methods) if plot_problem else []
+    out = report.Table(args, enabled=not args.json)
+    start = time.perf_counter()
     total = sum(map(len, methods.values())) + len(plot_jobs)
     with tqdm(total=total, file=sys.stderr, disable=True if args.quiet else None) as bar:
         out.preamble()
-        for index, problem in enumerate(chosen):
-            key = jax.random.fold_in(jax.random.key(args.seed), index)
-            out.problem(problem, _num_estimates(args, problem.name))
-            rows = results.setdefault(problem.name, [])
-            for method in methods[problem.name]:
-                bar.set_description(f"{problem.name}: {method}")
-                row = compare(
-                    problem,
-                    method,
-                    key,
-                    num_samples=args.num_samples,
-                    num_estimates=_num_estimates(args, problem.name),
-                )
-                rows.append(row)
-                out.row(row)
-                bar.update()
-        variances = _run_plot(args, plot_problem, plot_jobs, results, bar) if plot_jobs else {}
+        results = _run_tables(args, chosen, methods, out, bar)
+        variances = _run_plot(args, plot_problem, plot_jobs, results, bar) if plot_problem else {}
     seconds = time.perf_counter() - start
-    if args.plot is not None and plot_problem is not None:
-        from reparax._comparison_plot import draw
-
+    if plot_problem is not None:
         draw(args.plot, plot_problem, variances, rx.methods())
     if args.json:
         document = report.json_document(args, chosen, results, variances, seconds)
@@ -271,14 +283,12 @@ def _plot_jobs(
 
 def _run_plot(
     args: argparse.Namespace,
-    problem: problems.Problem | None,
+    problem: problems.Problem,
     jobs: list[tuple[str, int]],
     results: dict[str, list[Comparison]],
     bar: Any,
 ) -> dict[str, dict[int, float]]:
     """Per-sample variance (summed over the parameters' coordinates) by method and k."""
-    assert problem is not None
-    key = jax.random.fold_in(jax.random.key(args.seed), len(PROBLEM_NAMES))
     variances: dict[str, dict[int, float]] = {}
     for row in results[problem.name]:
         if row.skipped is None:  # noise-free methods (exact enumeration): nothing to draw
@@ -290,7 +300,7 @@ def _run_plot(
             row = compare(
                 problem,
                 method,
-                key,
+                _key(args, problem),
                 num_samples=k,
                 num_estimates=_num_estimates(args, problem.name),
             )

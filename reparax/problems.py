@@ -131,7 +131,7 @@ _GAUSSIAN_FORMULAS: dict[str, tuple[str, str, Callable]] = {
 
 def gaussian(name: str, *, k: float = 1.0, loc: float = 1.0, scale: float = 1.0) -> Problem:
     """One of the Gaussian problems (``"square"``, ``"exp_square"``, ``"cosine"``) at
-    x ~ N(μ = ``loc``, σ = ``scale``²).
+    x ~ N(μ, σ²) with μ = ``loc`` and σ = ``scale``.
 
     Example:
       >>> from reparax import problems
