@@ -17,6 +17,7 @@ with no variance (exact enumeration). For a vector parameter every coordinate mu
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 
 import jax
@@ -87,8 +88,10 @@ class Comparison:
         return self.skipped is None and all(p.agrees for p in self.parameters)
 
 
-def _first_sentence(message: str) -> str:
+def _reason(message: str) -> str:
+    """A refusal's first sentence, with huge integers (2²⁰⁰ outcomes) in scientific form."""
     head = message.split(". ")[0].strip()
+    head = re.sub(r"\d{13,}", lambda m: f"{float(m.group()):.3g}", head)
     return head if head.endswith(".") else head + "."
 
 
@@ -114,7 +117,7 @@ def compare(
     except ValueError as refusal:  # the estimator's own refusal, said at trace time
         return Comparison(
             problem.name, estimator.name, estimator.unbiased, num_samples, num_estimates,
-            0, float("nan"), float("nan"), (), 0.0, 0.0, _first_sentence(str(refusal)),
+            0, float("nan"), float("nan"), (), 0.0, 0.0, _reason(str(refusal)),
         )  # fmt: skip
     compile_seconds = time.perf_counter() - start
     start = time.perf_counter()

@@ -66,7 +66,7 @@ class Table:
 
     def row(self, row: Comparison) -> None:
         if row.skipped is not None:
-            reason = row.skipped if len(row.skipped) <= 90 else row.skipped[:89] + "…"
+            reason = row.skipped if len(row.skipped) <= 130 else row.skipped[:129] + "…"
             self._write(f"{row.method:<24}skipped: {reason}")
             return
         for parameter in row.parameters:
