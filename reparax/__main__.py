@@ -92,7 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     add(
         "--plot",
         metavar="FILE",
-        help="draw per-sample variance against k for each method (log-log) into FILE",
+        help="draw per-sample variance against k for each method (log-log) into FILE (one "
+        "more compilation per method and k: about a minute for all methods on a problem)",
     )
     add("--plot-problem", help="the problem --plot draws (default: the first one run)")
     add("--quiet", action="store_true", help="no progress bar (it is off when not a TTY)")
