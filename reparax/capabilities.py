@@ -150,6 +150,15 @@ class UniformNoise(NoiseTransform, FiniteClasses, Protocol):
 
 
 @runtime_checkable
+class LogisticBits(UniformNoise, Protocol):
+    """Bits b = 1[θ + ℓ > 0] with logistic noise ℓ (``noise``): ``threshold_logits(noise)``
+    is θ broadcast to the noise's shape (differentiable in θ). ARM and DisARM read it for
+    their closed forms on bits (thresholds, no sort or logarithm of the noise)."""
+
+    def threshold_logits(self, noise: jax.Array) -> jax.Array: ...
+
+
+@runtime_checkable
 class Relaxable(NoiseTransform, Protocol):
     """A continuous relaxation of the sample: ``relaxed_transform(noise, temperature)``,
     and ``mean()`` (the probabilities, for straight-through)."""

@@ -18,7 +18,8 @@ def test_candidates_spend_at_most_the_budget_and_the_winner_has_the_least_varian
     dist = rx.Bernoulli(jnp.linspace(-1.5, 1.5, 6))
     choice = rx.choose_method(_product, dist, KEY, num_samples=4, num_pilots=16)
     # (the suite's registered toy estimator, an unbiased score function, competes too)
-    assert set(choice.variances) - {"toy_loo"} == {"score_function", "rloo", "arm", "disarm"}
+    expected = {"score_function", "rloo", "arm", "disarm", "unordered_set", "sum_and_sample"}
+    assert set(choice.variances) - {"toy_loo"} == expected
     assert choice.variances[choice.method] == min(choice.variances.values())
     spent = diagnostics.f_evaluations(choice.method, dist, choice.num_samples)
     assert spent <= 4

@@ -52,6 +52,10 @@ class Bernoulli(FiniteDistribution):
         return jnp.broadcast_to(self.logits, jnp.shape(value))
 
     # -- sampling and densities ----------------------------------------------------------
+    def threshold_logits(self, noise: jax.Array) -> jax.Array:
+        """θ broadcast to ``noise``'s shape: b = 1[θ + ℓ > 0] (``LogisticBits``)."""
+        return self._logits_like(noise)
+
     def noise(self, key: jax.Array, sample_shape: Shape = ()) -> jax.Array:
         return jax.random.logistic(key, tuple(sample_shape) + self.batch_shape, self.dtype)
 

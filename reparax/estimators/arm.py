@@ -8,8 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from reparax._keyed import bind_key
-from reparax.capabilities import DirichletNoise
-from reparax.distributions.bernoulli import Bernoulli
+from reparax.capabilities import DirichletNoise, LogisticBits
 from reparax.estimator import Estimator
 from reparax.estimators._sampling import linear_probe, map_samples
 
@@ -138,11 +137,11 @@ def _binary(
 
     def one(sample_key: jax.Array) -> jax.Array:
         noise = jax.lax.stop_gradient(dist.noise(sample_key))
-        if isinstance(dist, Bernoulli):
+        if isinstance(dist, LogisticBits):
             # π = (σ(ℓ), σ(−ℓ)): log π₁ − log π₀ = −ℓ and log p₁ − log p₀ = θ, so the draws
             # are ARM's own thresholds 1[θ + ℓ > 0] and 1[θ − ℓ > 0], with no logarithm.
-            log_probs = dist.logits
-            margin, gap = jax.lax.stop_gradient(dist._logits_like(noise)), -noise
+            log_probs = dist.threshold_logits(noise)
+            margin, gap = jax.lax.stop_gradient(dist.threshold_logits(noise)), -noise
             pi_0 = jax.nn.sigmoid(noise)
         else:
             log_pi = dist.dirichlet_noise(noise)
@@ -157,7 +156,7 @@ def _binary(
         g0 = half_difference * (1.0 - 2.0 * pi_0)
         # For bits the chain through (log σ(−θ), log σ(θ)) is g₀(−σ(θ)) + g₁σ(−θ) = g₁ = −g₀:
         # the estimate is attached to θ directly.
-        grad = -g0 if isinstance(dist, Bernoulli) else jnp.stack([g0, -g0], axis=-1)
+        grad = -g0 if isinstance(dist, LogisticBits) else jnp.stack([g0, -g0], axis=-1)
         return 0.5 * (f_draw + f_swapped) + linear_probe(log_probs, grad)
 
     return one

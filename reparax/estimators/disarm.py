@@ -8,8 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from reparax._keyed import bind_key
-from reparax.capabilities import UniformNoise
-from reparax.distributions.bernoulli import Bernoulli
+from reparax.capabilities import LogisticBits, UniformNoise
 from reparax.estimator import Estimator
 from reparax.estimators._sampling import attach_gradient, linear_probe, map_samples
 from reparax.estimators._stick_breaking import stick_breaking_pair, take_class
@@ -61,7 +60,7 @@ def _disarm(
       Dong, Mnih & Tucker (2021), https://arxiv.org/abs/2106.08056.
     """
     support = dist.enumerate_support()
-    if isinstance(dist, Bernoulli):
+    if isinstance(dist, LogisticBits):
         return jnp.mean(map_samples(_bits(f, dist), key, num_samples, chunk_size))
 
     def one(sample_key: jax.Array) -> jax.Array:
@@ -77,7 +76,9 @@ def _disarm(
     return jnp.mean(map_samples(one, key, num_samples, chunk_size))
 
 
-def _bits(f: Callable[[jax.Array], jax.Array], dist: Bernoulli) -> Callable[[jax.Array], jax.Array]:
+def _bits(
+    f: Callable[[jax.Array], jax.Array], dist: LogisticBits
+) -> Callable[[jax.Array], jax.Array]:
     """DisARM on bits in closed form: the coupling's pair is b₁ = 1[θ + ℓ > 0], b₂ =
     1[θ − ℓ > 0] (see ``Bernoulli.uniform_noise``) and the chain through the class
     log-probabilities is ∂/∂θ (log q(b₁) − log q(b₂)) = (−1)^{b₂} for b₁ ≠ b₂, so
@@ -86,14 +87,14 @@ def _bits(f: Callable[[jax.Array], jax.Array], dist: Bernoulli) -> Callable[[jax
 
     def one(sample_key: jax.Array) -> jax.Array:
         noise = jax.lax.stop_gradient(dist.noise(sample_key))
-        logits = jax.lax.stop_gradient(dist._logits_like(noise))
+        logits = jax.lax.stop_gradient(dist.threshold_logits(noise))
         first, second = logits + noise > 0, logits - noise > 0
         cost = bind_key(f, sample_key)
         f1, f2 = cost(first.astype(dist.dtype)), cost(second.astype(dist.dtype))
         sign = jnp.where(first == second, 0.0, jnp.where(second, -1.0, 1.0))
         weight = jnp.exp(jax.nn.log_sigmoid(jnp.abs(logits)))
         grad = jax.lax.stop_gradient(0.5 * (f1 - f2) * sign * weight)
-        return 0.5 * (f1 + f2) + linear_probe(dist.logits, grad)
+        return 0.5 * (f1 + f2) + linear_probe(dist.threshold_logits(noise), grad)
 
     return one
 
