@@ -310,7 +310,9 @@ def surrogate(
             dist = joint.distribution(site.name, values)
             site_key = joint.site_key(sample_key, site.name)
             if site.score:
-                dist = dist.checked()
+                dist = dist.checked(
+                    report=False
+                )  # no checkify effect: C++ dispatch (see estimator.py)
                 z = jax.lax.stop_gradient(dist.sample(site_key))
                 log_prob = dist.joint_log_prob(z)
                 return run(
