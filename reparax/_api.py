@@ -259,7 +259,8 @@ def gradient_estimate(
         return Estimate(value, grad)
     cost = cost_only(f) if has_aux else f
     estimator, common = _resolve_and_validate(cost, dist, key, method, num_samples, options)
-    example = jax.eval_shape(dist.sample, key)
+    # The aux structure needs one sample's shape; traced only when aux is asked for.
+    example = jax.eval_shape(dist.sample, key) if has_aux else None
 
     def with_outputs(d: Any) -> tuple[jax.Array, Any]:
         def run(g: Callable) -> jax.Array:
