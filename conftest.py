@@ -28,16 +28,17 @@ _flags = ["--xla_backend_optimization_level=0"]
 if Version(version("jaxlib")) >= Version("0.5.3"):  # older XLA aborts on an unknown flag
     _flags.append("--xla_cpu_use_fusion_emitters=false")
 os.environ.setdefault("XLA_FLAGS", " ".join(_flags))
-# The pytest process that starts first creates the folder; xdist workers inherit the
-# variable and share it. Only its creator removes it.
+# The pytest process that starts first creates the folder; xdist workers, notebook kernels
+# and the suite's other subprocesses inherit the variables (JAX reads them at import) and
+# share it. Only its creator removes it.
 if "REPARAX_TEST_JAX_CACHE" not in os.environ:
     os.environ["REPARAX_TEST_JAX_CACHE"] = tempfile.mkdtemp(prefix="reparax-jax-cache-")
     atexit.register(shutil.rmtree, os.environ["REPARAX_TEST_JAX_CACHE"], ignore_errors=True)
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.environ["REPARAX_TEST_JAX_CACHE"])
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.05")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
 import jax  # noqa: E402
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_numpy_dtype_promotion", "standard")
-jax.config.update("jax_compilation_cache_dir", os.environ["REPARAX_TEST_JAX_CACHE"])
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
-jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
