@@ -201,6 +201,10 @@ def reparax_options(method: str, estimator: torch.nn.Module) -> dict:
 
 
 # -- the agreement check ----------------------------------------------------------------------
+def mean_and_error(values: np.ndarray) -> tuple[float, float]:
+    return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
+
+
 def agreement(method: str, estimates: int) -> tuple[list[str], float]:
     """Mean of independent N-sample gradient estimates on 3 bits (``estimates`` from
     Storchastic, 4× as many from reparax, which vmaps them): Markdown rows with the z-scores
@@ -215,16 +219,17 @@ def agreement(method: str, estimates: int) -> tuple[list[str], float]:
     estimator = storch_method(method, 3)
     theta_t = torch.tensor(theta, requires_grad=True)
     targets_t = torch.tensor(targets)
-    ours = np.stack([storch_step(estimator, theta_t, targets_t).numpy() for _ in range(estimates)])
+    steps = range(estimates)
+    storch_grads = np.stack([storch_step(estimator, theta_t, targets_t).numpy() for _ in steps])
 
     grad = reparax_grad(method, jnp.asarray(targets), reparax_options(method, estimator))
     keys = jax.random.split(jax.random.key(0), 4 * estimates)
-    theirs = np.asarray(jax.vmap(grad, (None, 0))(jnp.asarray(theta), keys))
+    reparax_grads = np.asarray(jax.vmap(grad, (None, 0))(jnp.asarray(theta), keys))
 
     rows, worst = [], 0.0
     for d in range(3):
-        s_mean, s_se = ours[:, d].mean(), ours[:, d].std(ddof=1) / np.sqrt(len(ours))
-        r_mean, r_se = theirs[:, d].mean(), theirs[:, d].std(ddof=1) / np.sqrt(len(theirs))
+        s_mean, s_se = mean_and_error(storch_grads[:, d])
+        r_mean, r_se = mean_and_error(reparax_grads[:, d])
         z_diff = (s_mean - r_mean) / np.hypot(s_se, r_se)
         worst = max(worst, abs(float(z_diff)))
         if method in UNBIASED:
@@ -328,9 +333,9 @@ def main() -> None:
     print(
         f"\nOne gradient estimate, 200-bit Bernoulli, f(b) = Σ(b − t)², N = {N}: "
         f"{args.repeats} alternating rounds of {args.calls} calls each. Same estimator: the "
-        "check's largest |z| between the libraries' means (≤ 5: yes). Times are medians "
-        "over rounds; speed-up = Storchastic / reparax per round (median, IQR), and the "
-        "ratio of the two fastest rounds, the least disturbed by other load.\n"
+        "check's largest |z| between the libraries' means (≤ 5: the means agree). Times are "
+        "medians over rounds; speed-up = Storchastic / reparax per round (median, IQR), and "
+        "the ratio of the two fastest rounds, the least disturbed by other load.\n"
     )
     print(
         "| method | reparax (µs) | Storchastic (µs) | speed-up (median) | speed-up IQR "
@@ -344,14 +349,18 @@ def main() -> None:
         best = times[:, 1].min() / times[:, 0].min()
         same = "not checked"
         if method in worst:
-            verdict = "yes" if worst[method] <= 5.0 else "**no**, Storchastic's mean differs"
+            verdict = "agree" if worst[method] <= 5.0 else "**differ**"
             same = f"{verdict} (max \\|z\\| {worst[method]:.1f})"
         print(
             f"| {method} | {ours:.0f} | {theirs:.0f} | {q2:.1f}× | {q1:.1f}–{q3:.1f} | "
             f"{best:.1f}× | {same} |",
             flush=True,
         )
-    print(f"\n({versions}; CPU, {cores()} cores, torch threads = {threads}; `{command.strip()}`.)")
+    print(
+        f"\n(cpu, {cores()} cores, torch threads = {threads}, "
+        f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']} | {versions} | N={N}, "
+        f"{args.repeats} alternating rounds of {args.calls} calls; `{command.strip()}`.)"
+    )
 
 
 if __name__ == "__main__":
