@@ -1,9 +1,9 @@
 """Side by side: reparax against Storchastic (PyTorch) on the 200-bit Bernoulli (issue #13).
 
-Optional: it needs PyTorch and Storchastic, which reparax does not depend on (keep them in a
-virtual environment of their own, e.g.
-``python3 -m venv venv-torch && venv-torch/bin/pip install torch storchastic && venv-torch/bin/pip
-install -e .``). Without them it prints how to install them and exits 0.
+Optional: it needs PyTorch and Storchastic, which reparax does not depend on; keep them in a
+virtual environment of their own, outside the repository (``python3 -m venv ~/venv-torch &&
+~/venv-torch/bin/pip install torch storchastic && ~/venv-torch/bin/pip install -e .``, from
+the repository root). Without them it prints how to install them and exits 0.
 
 Problem: the one of ``benchmarks/discrete_speed.py``: θ of shape (200,), b ~ Bernoulli(σ(θ)),
 f(b) = Σ(b − t)² with t = linspace(0.4, 0.6, 200), N = 16 samples per estimate. For every
@@ -106,8 +106,8 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 
 INSTALL = (
     "storchastic_compare.py needs PyTorch and Storchastic ({missing}); install them in a "
-    "separate environment: python3 -m venv venv-torch && venv-torch/bin/pip install torch "
-    "storchastic && venv-torch/bin/pip install -e . && venv-torch/bin/python "
+    "separate environment: python3 -m venv ~/venv-torch && ~/venv-torch/bin/pip install torch "
+    "storchastic && ~/venv-torch/bin/pip install -e . && ~/venv-torch/bin/python "
     "benchmarks/storchastic_compare.py"
 )
 
