@@ -149,9 +149,8 @@ def check_cost(f: Callable, example: jax.Array, plate_shape: tuple[int, ...] = (
         out = jax.eval_shape(f, sample, jax.random.key(0))
     else:
         out = jax.eval_shape(f, sample)
-    shape = getattr(out, "shape", None)
-    if shape != plate_shape:
-        raise cost_shape_error(shape, tuple(example.shape), plate_shape)
+    if getattr(out, "shape", None) != plate_shape:
+        raise cost_shape_error(out, tuple(example.shape), plate_shape)
     if not jnp.issubdtype(out.dtype, jnp.floating):
         raise TypeError(
             f"`f` must return a floating-point scalar (or floating costs, one per plate "

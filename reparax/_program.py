@@ -130,14 +130,14 @@ def _auto(dist: Any, num_samples: int, flat: bool, nested: int, name: str) -> Es
     ``AUTO_MAX_EVALUATIONS``. Unlike single-site ``auto``, a site does not split the
     program's ``num_samples`` as a budget (every site runs the same samples), so estimators
     with several evaluations per sample (DisARM, IndeCateR) are left to an explicit choice."""
-    from reparax._api import AUTO_MAX_EVALUATIONS, auto_num_samples
+    from reparax._api import AUTO_MAX_EVALUATIONS, _auto_num_samples
     from reparax._registry import auto_candidates, supported_methods
 
     for candidate in auto_candidates():
         if (
             candidate.supports(dist)
             and candidate.min_samples <= num_samples
-            and auto_num_samples(candidate, dist, num_samples) == num_samples
+            and _auto_num_samples(candidate, dist, num_samples) == num_samples
             and not (flat and candidate.differentiable_f)
             and nested * candidate.count_evaluations(dist) <= AUTO_MAX_EVALUATIONS
         ):

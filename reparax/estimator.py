@@ -276,7 +276,13 @@ class Estimator:
         coefficient = options.pop("cv_coefficient", 1.0)
         if control_variate is None:
             out = self.fn(f, dist, key, num_samples=num_samples, chunk_size=chunk_size, **options)
-            return limit_order(out, self.max_order if guard_order else None, self.name)
+            return limit_order(
+                out,
+                self.max_order if guard_order else None,
+                self.name,
+                objective=self.objective,
+                dist=dist,
+            )
         out = apply_control_variate(
             self.fn,
             f,
@@ -290,7 +296,9 @@ class Estimator:
             name=self.name,
         )
         optimal = isinstance(coefficient, str)  # "optimal": first-order by construction
-        return limit_order(out, 1 if optimal else self.max_order, self.name)
+        name = f"{self.name} with cv_coefficient='optimal'" if optimal else self.name
+        max_order = 1 if optimal else self.max_order
+        return limit_order(out, max_order, name, objective=self.objective, dist=dist)
 
     def __call__(
         self,

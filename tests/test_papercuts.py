@@ -1,0 +1,121 @@
+"""Regression tests for the papercuts an adversarial review left open (one test per fix).
+
+Cheap by design: most checks trace only (errors are raised while tracing) and the numeric
+ones run a few compiled calls on tiny problems.
+"""
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+import reparax as rx
+from reparax import _registry
+
+KEY = jax.random.key(0)
+
+
+# -- 1. DerivativeOrderError names alternatives right for the objective and the family ------
+
+
+def _order_error(run) -> str:
+    with pytest.raises(rx.DerivativeOrderError) as caught:
+        run()
+    return str(caught.value)
+
+
+def _named(message: str) -> set[str]:
+    """The method names quoted in ``message``."""
+    return {e.name for e in _registry.estimators() if repr(e.name) in message}
+
+
+def test_order_error_for_a_bound_method_names_bound_alternatives():
+    """dreg's Hessian: the alternative is iwae under rx.multisample_bound, not an E[f]
+    method; the names are derived from the registry (unbiased, bound, order ≥ 2)."""
+
+    def bound(loc: jax.Array) -> jax.Array:
+        q = rx.Normal(loc, jnp.ones(2))
+        return rx.multisample_bound(lambda z: -jnp.sum(z**2), q, KEY, method="dreg", num_samples=2)
+
+    message = _order_error(lambda: jax.hessian(bound)(jnp.zeros(2)))
+    assert "rx.multisample_bound" in message
+    assert _named(message) == {"dreg", "iwae"}  # dreg (the refusing one) and iwae
+
+
+def test_order_error_with_no_alternative_says_so():
+    """vimco on a Bernoulli q: no bound method gives a Hessian there (iwae needs a
+    reparameterized q), and the message must not invent one."""
+
+    def bound(logits: jax.Array) -> jax.Array:
+        q = rx.Bernoulli(logits)
+        return rx.multisample_bound(lambda z: -jnp.sum(z), q, KEY, method="vimco", num_samples=2)
+
+    message = _order_error(lambda: jax.hessian(bound)(jnp.zeros(2)))
+    assert "No method of rx.multisample_bound gives order 2" in message
+    assert _named(message) == {"vimco"}
+
+
+def test_order_error_for_an_expectation_names_methods_supporting_the_family():
+    def objective(logits: jax.Array) -> jax.Array:
+        dist = rx.Bernoulli(logits)
+        return rx.expectation(jnp.sum, dist, KEY, method="disarm", num_samples=2)
+
+    message = _order_error(lambda: jax.hessian(objective)(jnp.zeros(2)))
+    dist = rx.Bernoulli(jnp.zeros(2))
+    expected = {
+        e.name
+        for e in _registry.estimators()
+        if e.objective == "expectation" and e.unbiased and e.max_order is None and e.supports(dist)
+    }
+    assert "pathwise" not in expected and {"exact", "rloo"} <= expected
+    assert _named(message) == expected | {"disarm"}
+
+
+# -- 2. auto_num_samples validates its input ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("num_samples", "error"),
+    [(0, ValueError), (-3, ValueError), (4.0, TypeError), (True, TypeError)],
+)
+def test_auto_num_samples_refuses_a_bad_budget(num_samples, error):
+    with pytest.raises(error, match="`num_samples`"):
+        rx.auto_num_samples(rx.disarm, rx.Bernoulli(jnp.zeros(2)), num_samples)
+
+
+def test_auto_num_samples_refuses_what_is_not_an_estimator_for_the_distribution():
+    bernoulli = rx.Bernoulli(jnp.zeros(2))
+    with pytest.raises(TypeError, match="`method` must be"):
+        rx.auto_num_samples(len, bernoulli, 4)
+    with pytest.raises(ValueError, match="resolve_method"):
+        rx.auto_num_samples("auto", bernoulli, 4)
+    with pytest.raises(TypeError, match="`dist` must be a reparax distribution"):
+        rx.auto_num_samples(rx.disarm, object(), 4)
+    with pytest.raises(ValueError, match="does not support Normal"):
+        rx.auto_num_samples(rx.indecater, rx.Normal(0.0, 1.0), 4)
+    assert rx.auto_num_samples("disarm", bernoulli, 5) == 2  # a name works: 2 pairs
+
+
+# -- 3. an f that returns a container is described as one, with has_aux suggested -----------
+
+
+def test_a_pair_from_f_is_named_with_the_has_aux_hint():
+    dist = rx.Normal(jnp.zeros(2), jnp.ones(2))
+    pair = lambda z: (jnp.sum(z), z)  # noqa: E731
+    with pytest.raises(ValueError, match="returned a tuple of length 2.*has_aux=True"):
+        rx.expectation(pair, dist, KEY, method="pathwise")
+    with pytest.raises(ValueError, match="returned a dict with keys \\['a'\\]") as caught:
+        rx.gradient_estimate(lambda z: {"a": jnp.sum(z)}, dist, KEY, method="pathwise")
+    assert "has_aux" not in str(caught.value)  # a dict is not the (cost, aux) form
+    with pytest.raises(ValueError, match="it returned a tuple of length 2"):
+        rx.multisample_bound(pair, dist, KEY, method="iwae", num_samples=2)
+    plated = rx.Bernoulli(jnp.zeros((2, 3)))
+    with pytest.raises(ValueError, match="plates=1.*returned a list of length 1"):
+        rx.expectation(lambda z: [jnp.sum(z)], plated, KEY, method="rloo", num_samples=2, plates=1)
+
+
+def test_a_tuple_from_relax_surrogate_is_named():
+    dist = rx.Bernoulli(jnp.zeros(2))
+    with pytest.raises(ValueError, match="surrogate.*got a tuple of length 2"):
+        rx.expectation(
+            jnp.sum, dist, KEY, method="relax", surrogate=lambda p, z: (1.0, 2.0), cv_params={}
+        )
