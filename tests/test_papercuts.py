@@ -119,3 +119,14 @@ def test_a_tuple_from_relax_surrogate_is_named():
         rx.expectation(
             jnp.sum, dist, KEY, method="relax", surrogate=lambda p, z: (1.0, 2.0), cv_params={}
         )
+
+
+# -- 4. variance_gradient's docstring names every trainable estimator -----------------------
+
+
+def test_variance_gradient_docstring_names_every_trainable_builtin():
+    trainable = [e.name for e in _registry.BUILTIN if e.trainable is not None]
+    assert {"rebar", "relax", "double_cv", "rodeo"} <= set(trainable)
+    doc = rx.variance_gradient.__doc__ or ""
+    missing = [name for name in trainable if f'"{name}"' not in doc]
+    assert not missing, f"variance_gradient's docstring does not name {missing}"
