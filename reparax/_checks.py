@@ -70,6 +70,20 @@ def check_count(
         raise ValueError(f"{_for(method)}`{name}` must be >= {minimum}, got {value}.")
 
 
+def positive_or_nan(value: Any) -> Any:
+    """``value`` where it is > 0 and finite, NaN elsewhere: the jit-safe half of a positivity
+    check (temperatures, gaps), for a traced value no check can read at trace time.
+
+    As distributions do with invalid traced parameters (``Distribution.checked``), NaN is
+    added under ``stop_gradient``, so the value AND the derivatives of whatever uses it are
+    NaN instead of silently finite. A concrete value, checked eagerly by the caller, is
+    returned as it is (bit for bit)."""
+    if not isinstance(value, jax.core.Tracer):
+        return value
+    valid = jax.lax.stop_gradient(jnp.isfinite(value) & (value > 0))
+    return value + jax.lax.stop_gradient(jnp.where(valid, 0.0, jnp.nan))
+
+
 def check_distribution(dist: Any) -> None:
     """Refuses anything but a reparax distribution, naming the adapter for a foreign one.
 

@@ -36,7 +36,7 @@ def test_order_error_for_a_bound_method_names_bound_alternatives():
         q = rx.Normal(loc, jnp.ones(2))
         return rx.multisample_bound(lambda z: -jnp.sum(z**2), q, KEY, method="dreg", num_samples=2)
 
-    message = _order_error(lambda: jax.hessian(bound)(jnp.zeros(2)))
+    message = _order_error(lambda: jax.jit(jax.hessian(bound))(jnp.zeros(2)))
     assert "rx.multisample_bound" in message
     assert _named(message) == {"dreg", "iwae"}  # dreg (the refusing one) and iwae
 
@@ -49,7 +49,7 @@ def test_order_error_with_no_alternative_says_so():
         q = rx.Bernoulli(logits)
         return rx.multisample_bound(lambda z: -jnp.sum(z), q, KEY, method="vimco", num_samples=2)
 
-    message = _order_error(lambda: jax.hessian(bound)(jnp.zeros(2)))
+    message = _order_error(lambda: jax.jit(jax.hessian(bound))(jnp.zeros(2)))
     assert "No method of rx.multisample_bound gives order 2" in message
     assert _named(message) == {"vimco"}
 
@@ -59,7 +59,7 @@ def test_order_error_for_an_expectation_names_methods_supporting_the_family():
         dist = rx.Bernoulli(logits)
         return rx.expectation(jnp.sum, dist, KEY, method="disarm", num_samples=2)
 
-    message = _order_error(lambda: jax.hessian(objective)(jnp.zeros(2)))
+    message = _order_error(lambda: jax.jit(jax.hessian(objective))(jnp.zeros(2)))
     dist = rx.Bernoulli(jnp.zeros(2))
     expected = {
         e.name
@@ -130,3 +130,46 @@ def test_variance_gradient_docstring_names_every_trainable_builtin():
     doc = rx.variance_gradient.__doc__ or ""
     missing = [name for name in trainable if f'"{name}"' not in doc]
     assert not missing, f"variance_gradient's docstring does not name {missing}"
+
+
+# -- 5. gapped_straight_through's gap: a positive scalar, checked eagerly or jit-safely -------
+
+
+def test_a_gap_array_or_a_concrete_non_positive_gap_is_refused():
+    dist = rx.OneHotCategorical(jnp.zeros(3))
+    run = lambda gap: rx.expectation(  # noqa: E731
+        jnp.sum, dist, KEY, method="gapped_straight_through", gap=gap
+    )
+    with pytest.raises(ValueError, match="`gap` must be a scalar.*shape \\(3,\\)"):
+        run(jnp.ones(3))
+    for bad in (0.0, jnp.array(-1.0), float("inf")):
+        with pytest.raises(ValueError, match="`gap` must be > 0 and finite"):
+            run(bad)
+    with pytest.raises(TypeError, match="`gap` must be a positive float"):
+        run("1.0")
+
+
+@pytest.mark.parametrize(
+    ("method", "option"),
+    [
+        ("gapped_straight_through", "gap"),
+        ("gumbel_softmax", "temperature"),
+        ("st_gumbel_softmax", "backward_temperature"),
+    ],
+)
+def test_a_traced_non_positive_parameter_makes_the_estimate_nan(method, option):
+    """Traced (jit, vmap over the parameter), κ or τ ≤ 0 cannot be refused at trace time:
+    value and gradient are NaN, never a silently finite (ungapped) number."""
+    f = lambda z: jnp.sum(z * jnp.arange(3.0))  # noqa: E731
+
+    def value_and_grad(parameter: jax.Array) -> tuple[jax.Array, jax.Array]:
+        def objective(logits: jax.Array) -> jax.Array:
+            dist = rx.OneHotCategorical(logits)
+            return rx.expectation(f, dist, KEY, method=method, **{option: parameter})
+
+        return jax.value_and_grad(objective)(jnp.array([0.3, -0.2, 0.1]))
+
+    values, grads = jax.jit(jax.vmap(value_and_grad))(jnp.array([0.5, 0.0, -1.0, jnp.inf]))
+    assert bool(jnp.isfinite(values[0])) and bool(jnp.all(jnp.isfinite(grads[0])))
+    assert bool(jnp.any(grads[0] != 0.0))
+    assert bool(jnp.all(jnp.isnan(values[1:]))) and bool(jnp.all(jnp.isnan(grads[1:])))

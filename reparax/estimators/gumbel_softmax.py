@@ -8,6 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from reparax._checks import positive_or_nan
 from reparax._keyed import bind_key
 from reparax.capabilities import Relaxable
 from reparax.estimator import Estimator
@@ -79,6 +80,7 @@ def _gumbel_softmax(
       Maddison, Mnih & Teh (2017), https://arxiv.org/abs/1611.00712.
     """
     check_temperature(temperature, "gumbel_softmax")
+    temperature = positive_or_nan(temperature)  # a traced τ ≤ 0: NaN, not a silent number
     check_value_choice(value, "gumbel_softmax")
 
     def one(sample_key: jax.Array) -> jax.Array:
