@@ -6,10 +6,12 @@ ones run a few compiled calls on tiny problems.
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 import reparax as rx
 from reparax import _registry
+from tests.stats import assert_unbiased
 
 KEY = jax.random.key(0)
 
@@ -173,3 +175,81 @@ def test_a_traced_non_positive_parameter_makes_the_estimate_nan(method, option):
     assert bool(jnp.isfinite(values[0])) and bool(jnp.all(jnp.isfinite(grads[0])))
     assert bool(jnp.any(grads[0] != 0.0))
     assert bool(jnp.all(jnp.isnan(values[1:]))) and bool(jnp.all(jnp.isnan(grads[1:])))
+
+
+# -- 6. without replacement from a categorical with classes of probability 0 ----------------
+
+#: m = 3 classes of positive probability among K = 5.
+ZERO_CLASSES = jnp.array([0.4, -jnp.inf, -0.3, -jnp.inf, 0.1])
+POSITIVE = jnp.array([0, 2, 4])
+COSTS = jnp.array([2.0, -2.0, -1.0, 3.0, 0.0])  # finite at every class, f(z) = COSTS[z]
+
+
+def test_inclusion_probabilities_with_zero_probability_classes():
+    """k ≤ m: a zero class never, the positive ones as without the zero classes; k > m: the
+    positive ones surely, each zero class with (k − m)/(K − m). Finite derivatives."""
+    dist = rx.Categorical(ZERO_CLASSES)
+    within = dist.inclusion_probabilities(2)
+    np.testing.assert_array_equal(within[jnp.array([1, 3])], [0.0, 0.0])
+    without_zeros = rx.Categorical(ZERO_CLASSES[POSITIVE]).inclusion_probabilities(2)
+    np.testing.assert_allclose(within[POSITIVE], without_zeros, rtol=1e-5)
+    beyond = dist.inclusion_probabilities(4)
+    np.testing.assert_allclose(beyond, [1.0, 0.5, 1.0, 0.5, 1.0], rtol=1e-5)
+    one_hot = rx.OneHotCategorical(ZERO_CLASSES).inclusion_probabilities(4)
+    np.testing.assert_allclose(one_hot, beyond)
+    jacobian = jax.jacrev(lambda logits: rx.Categorical(logits).inclusion_probabilities(4))
+    assert bool(jnp.all(jnp.isfinite(jacobian(ZERO_CLASSES))))
+
+
+def test_draws_with_zero_probability_classes_match_the_inclusion_probabilities():
+    dist = rx.Categorical(ZERO_CLASSES)
+    keys = jax.random.split(jax.random.key(3), 16_000)
+
+    @jax.jit
+    def draws(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
+        one = lambda key, k: dist.sample_without_replacement(key, k)  # noqa: E731
+        return jax.vmap(lambda key: one(key, 2))(keys), jax.vmap(lambda key: one(key, 4))(keys)
+
+    within, beyond = draws(keys)
+    assert bool(jnp.all(jnp.isin(within, POSITIVE)))  # k ≤ m: never a class of probability 0
+    assert bool(jnp.all(jnp.isin(beyond[:, :3], POSITIVE)))  # the positive classes first
+    indicator = jnp.sum(jax.nn.one_hot(beyond, 5), axis=-2)
+    assert bool(jnp.all(indicator <= 1)), "a class was drawn twice"
+    # The zero classes fill the set uniformly: each is in it half of the time.
+    assert_unbiased(indicator, dist.inclusion_probabilities(4), label="inclusion k=4 > m=3")
+
+
+@pytest.mark.parametrize("method", ["unordered_set", "sum_and_sample"])
+def test_set_estimators_with_zero_probability_classes_are_exact_from_k_m(method):
+    """k ≥ m: every positive class is in the set (summed), so both estimators give the
+    enumerated value and gradient, finite, whatever the key (the zero classes weigh 0)."""
+    dist = rx.Categorical(ZERO_CLASSES)
+    f = lambda z: COSTS[z]  # noqa: E731
+    exact = rx.gradient_estimate(f, dist, KEY, method="exact")
+    keys = jax.random.split(KEY, 4)
+
+    @jax.jit
+    def estimates(keys: jax.Array) -> list:
+        run = lambda key, k: rx.gradient_estimate(f, dist, key, method=method, num_samples=k)  # noqa: E731
+        return [jax.vmap(lambda key, k=k: run(key, k))(keys) for k in (3, 4)]
+
+    for est in estimates(keys):
+        np.testing.assert_allclose(est.value, np.full(4, exact.value), rtol=1e-5)
+        np.testing.assert_allclose(
+            est.grad.logits, np.broadcast_to(exact.grad.logits, (4, 5)), atol=1e-6
+        )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["unordered_set", "sum_and_sample"])
+def test_set_estimators_with_zero_probability_classes_are_unbiased_below_m(method):
+    """k = 2 < m = 3: a sampled set (the zero classes never in it), unbiased."""
+    dist = rx.Categorical(ZERO_CLASSES)
+    f = lambda z: COSTS[z]  # noqa: E731
+    exact = rx.gradient_estimate(f, dist, KEY, method="exact")
+    keys = jax.random.split(jax.random.key(11), 100_000)
+    run = lambda key: rx.gradient_estimate(f, dist, key, method=method, num_samples=2)  # noqa: E731
+    est = jax.jit(jax.vmap(run))(keys)
+    assert_unbiased(est.grad.logits[:, POSITIVE], exact.grad.logits[POSITIVE], label="grad")
+    np.testing.assert_array_equal(est.grad.logits[:, jnp.array([1, 3])], 0.0)
+    assert_unbiased(est.value[:, None], exact.value, label="value")
