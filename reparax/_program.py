@@ -259,7 +259,9 @@ def plan(
         )
         sites.append(Site(name, estimator, options, score, baseline))
         if not score:
-            nested *= estimator.count_evaluations(dist)
+            from reparax.diagnostics import evaluations_per_sample  # imports the dispatcher
+
+            nested *= evaluations_per_sample(estimator, dist, options)
 
     cost_names, reads = _cost_structure(f, joint, values)
     score_sites = {s.name for s in sites if s.score}

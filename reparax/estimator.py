@@ -44,8 +44,8 @@ class Trainable(NamedTuple):
     to_options: Callable[[Any], dict[str, Any]]
 
 
-def _one_evaluation(dist: Any) -> int:
-    del dist
+def _one_evaluation(dist: Any, **options: Any) -> int:
+    del dist, options
     return 1
 
 
@@ -71,7 +71,10 @@ class Estimator:
       references: papers, with arXiv links.
       requires: the capability protocols (``reparax.capabilities``) it needs; it calls
         nothing else on the distribution.
-      count_evaluations: ``count_evaluations(dist) -> int``, f-evaluations per sample.
+      count_evaluations: ``count_evaluations(dist, **options) -> int``, f-evaluations per
+        sample with the estimator's ``options`` (callers that know them pass them:
+        ``rx.diagnostics.f_evaluations``); a count that does not depend on them may take
+        ``dist`` alone.
       needs_fixed_support: it differentiates the density only, so a support that moves with
         the parameters (``Uniform``'s bounds) would make it biased: such families refuse it.
       min_samples: the smallest ``num_samples`` it accepts.
@@ -97,7 +100,7 @@ class Estimator:
     evaluations: str
     references: tuple[str, ...]
     requires: tuple[type, ...] = ()
-    count_evaluations: Callable[[Any], int] = _one_evaluation
+    count_evaluations: Callable[..., int] = _one_evaluation
     needs_fixed_support: bool = False
     min_samples: int = 1
     aliases: tuple[str, ...] = ()

@@ -253,3 +253,54 @@ def test_set_estimators_with_zero_probability_classes_are_unbiased_below_m(metho
     assert_unbiased(est.grad.logits[:, POSITIVE], exact.grad.logits[POSITIVE], label="grad")
     np.testing.assert_array_equal(est.grad.logits[:, jnp.array([1, 3])], 0.0)
     assert_unbiased(est.value[:, None], exact.value, label="value")
+
+
+# -- 7. f-evaluations that depend on the options -------------------------------------------
+
+
+def _scaled_score(f, dist, key, *, num_samples=1, chunk_size=None, scale=1.0):
+    """A user's estimator whose count takes ``dist`` alone (the pre-options signature)."""
+    return scale * rx.score_function(f, dist, key, num_samples=num_samples)
+
+
+USER_ESTIMATOR = rx.Estimator(
+    name="papercuts_user_count",
+    fn=_scaled_score,
+    unbiased=False,
+    differentiable_f=False,
+    evaluations="3",
+    references=(),
+    count_evaluations=lambda dist: 3,
+)
+
+
+def test_f_evaluations_reads_the_options():
+    """gumbel_softmax(value="hard") evaluates f at the relaxed and at the hard sample."""
+    dist = rx.OneHotCategorical(jnp.zeros((2, 3)))
+    count = rx.diagnostics.f_evaluations
+    assert count("gumbel_softmax", dist, 4) == 4
+    assert count("gumbel_softmax", dist, 4, value="relaxed") == 4
+    assert count("gumbel_softmax", dist, 4, value="hard") == 8
+    with pytest.raises(ValueError, match="`value` must be 'relaxed'"):
+        count("gumbel_softmax", dist, 4, value="hrad")
+    with pytest.raises(TypeError, match="no option `vale`"):
+        count("gumbel_softmax", dist, 4, vale="hard")
+    with pytest.raises(ValueError, match="`num_samples` must be >= 2"):
+        count("rloo", dist, 1)
+    # A count of dist alone (existing estimators, users' own) still works, options or not.
+    assert count(USER_ESTIMATOR, dist, 2, scale=2.0) == count(USER_ESTIMATOR, dist, 2) == 6
+    assert count("disarm", dist, 3) == 6
+
+
+# -- 8. exact enumerates once, whatever num_samples -----------------------------------------
+
+
+def test_f_evaluations_of_exact_is_the_support_whatever_num_samples():
+    dist = rx.Bernoulli(jnp.zeros(3))
+    count = rx.diagnostics.f_evaluations
+    assert [count("exact", dist, n) for n in (1, 4, 64)] == [8, 8, 8]
+    # A keyed f is averaged over num_samples inner keys, each over the whole support.
+    keyed = rx.with_key(lambda b, key: jnp.sum(b) + jax.random.normal(key))
+    assert count("exact", dist, 4, f=keyed) == 32
+    assert rx.resolve_method("auto", dist, 1) is rx.exact
+    assert count("auto", dist, 1) == 8

@@ -97,6 +97,13 @@ def _gumbel_softmax(
     return jnp.mean(map_samples(one, key, num_samples, chunk_size))
 
 
+def _count_evaluations(dist: Any, *, value: str = "relaxed", **options: Any) -> int:
+    """f at the relaxed sample, and with ``value="hard"`` at the hard one too."""
+    del dist, options
+    check_value_choice(value, "gumbel_softmax")
+    return 2 if value == "hard" else 1
+
+
 gumbel_softmax = Estimator(
     name="gumbel_softmax",
     fn=_gumbel_softmax,
@@ -104,5 +111,6 @@ gumbel_softmax = Estimator(
     differentiable_f=True,
     evaluations='1 (2 with `value="hard"`)',
     requires=(Relaxable,),
+    count_evaluations=_count_evaluations,
     references=GUMBEL_SOFTMAX_REFERENCES,
 )
