@@ -220,24 +220,20 @@ def test_draws_with_zero_probability_classes_match_the_inclusion_probabilities()
 
 
 @pytest.mark.parametrize("method", ["unordered_set", "sum_and_sample"])
-def test_set_estimators_with_zero_probability_classes_are_exact_from_k_m(method):
-    """k ≥ m: every positive class is in the set (summed), so both estimators give the
-    enumerated value and gradient, finite, whatever the key (the zero classes weigh 0)."""
+def test_set_estimators_with_zero_probability_classes_are_exact_above_m(method):
+    """k = 4 > m = 3: every positive class is in the set (summed), so both estimators give
+    the enumerated value and gradient, finite, whatever the key (the zero classes weigh 0)."""
     dist = rx.Categorical(ZERO_CLASSES)
     f = lambda z: COSTS[z]  # noqa: E731
     exact = rx.gradient_estimate(f, dist, KEY, method="exact")
     keys = jax.random.split(KEY, 4)
 
-    @jax.jit
-    def estimates(keys: jax.Array) -> list:
-        run = lambda key, k: rx.gradient_estimate(f, dist, key, method=method, num_samples=k)  # noqa: E731
-        return [jax.vmap(lambda key, k=k: run(key, k))(keys) for k in (3, 4)]
-
-    for est in estimates(keys):
-        np.testing.assert_allclose(est.value, np.full(4, exact.value), rtol=1e-5)
-        np.testing.assert_allclose(
-            est.grad.logits, np.broadcast_to(exact.grad.logits, (4, 5)), atol=1e-6
-        )
+    run = lambda key: rx.gradient_estimate(f, dist, key, method=method, num_samples=4)  # noqa: E731
+    est = jax.jit(jax.vmap(run))(keys)
+    np.testing.assert_allclose(est.value, np.full(4, exact.value), rtol=1e-5)
+    np.testing.assert_allclose(
+        est.grad.logits, np.broadcast_to(exact.grad.logits, (4, 5)), atol=1e-6
+    )
 
 
 @pytest.mark.slow
@@ -304,3 +300,27 @@ def test_f_evaluations_of_exact_is_the_support_whatever_num_samples():
     assert count("exact", dist, 4, f=keyed) == 32
     assert rx.resolve_method("auto", dist, 1) is rx.exact
     assert count("auto", dist, 1) == 8
+
+
+# -- 9. methods whose samples only work together are refused at a Joint site ----------------
+
+
+@pytest.mark.parametrize(
+    ("method", "why"),
+    [
+        ("unordered_set", "size of one set"),
+        ("sum_and_sample", "size of one set"),
+        ("double_cv", "at least 2 samples"),
+        ("rodeo", "at least 2 samples"),
+    ],
+)
+def test_set_and_coupled_methods_are_refused_at_a_joint_site(method, why):
+    """A site runs one sample per program sample: the set estimators would be REINFORCE
+    without a baseline, and double_cv/rodeo returned NaN."""
+    joint = rx.Joint({"b": rx.OneHotCategorical(jnp.array([0.3, -0.2, 0.5]))})
+    f = lambda v: jnp.sum(v["b"] * jnp.arange(3.0))  # noqa: E731
+    with pytest.raises(ValueError, match=f"site 'b': method='{method}'.*{why}") as caught:
+        rx.gradient_estimate(f, joint, KEY, method={"b": method}, num_samples=4)
+    named = str(caught.value).split("Methods for this site: ")[1]
+    assert {"rloo", "exact", "disarm"} <= set(named.rstrip(".").split(", "))
+    assert method not in named
