@@ -308,9 +308,9 @@ def plan(
         )
         sites.append(Site(name, estimator, options, score, baseline))
         if not score:
-            from reparax.diagnostics import evaluations_per_sample  # imports the dispatcher
+            from reparax.diagnostics import _evaluations_per_sample  # imports the dispatcher
 
-            nested *= evaluations_per_sample(estimator, dist, options)
+            nested *= _evaluations_per_sample(estimator, dist, options)
 
     cost_names, reads = _cost_structure(f, joint, values)
     score_sites = {s.name for s in sites if s.score}

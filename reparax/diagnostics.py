@@ -125,7 +125,7 @@ def bias_z_score(samples: Any, exact: Any, *, atol: float = 1e-6) -> Any:
     )
 
 
-def evaluations_per_sample(estimator: Estimator, dist: Any, options: dict[str, Any]) -> int:
+def _evaluations_per_sample(estimator: Estimator, dist: Any, options: dict[str, Any]) -> int:
     """``estimator.count_evaluations(dist, **options)``, given only the options the count
     names (a count of ``dist`` alone, as a user's estimator may have, gets none)."""
     count = estimator.count_evaluations
@@ -176,7 +176,7 @@ def f_evaluations(
         num_samples = auto_num_samples(estimator, dist, num_samples)
     else:
         check_count("num_samples", num_samples, minimum=estimator.min_samples, method=estimator)
-    per_sample = evaluations_per_sample(estimator, dist, options)
+    per_sample = _evaluations_per_sample(estimator, dist, options)
     if estimator is exact and not (f is not None and is_keyed(f)):
         return per_sample  # the support, enumerated once: no sampling
     return num_samples * per_sample
