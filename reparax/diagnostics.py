@@ -20,7 +20,7 @@ from reparax._api import Estimate, auto_num_samples, gradient_estimate, resolve_
 from reparax._checks import check_count, check_distribution, check_options, check_supported
 from reparax._keyed import is_keyed
 from reparax.estimator import Estimator
-from reparax.estimators.exact import exact
+from reparax.estimators.exact import exact as exact_estimator
 
 
 def _is_array(x: Any) -> bool:
@@ -177,7 +177,7 @@ def f_evaluations(
     else:
         check_count("num_samples", num_samples, minimum=estimator.min_samples, method=estimator)
     per_sample = _evaluations_per_sample(estimator, dist, options)
-    if estimator is exact and not (f is not None and is_keyed(f)):
+    if estimator is exact_estimator and not (f is not None and is_keyed(f)):
         return per_sample  # the support, enumerated once: no sampling
     return num_samples * per_sample
 
