@@ -9,7 +9,12 @@ import jax
 
 from reparax import _program, _registry
 from reparax._aux import cost_only, with_aux
-from reparax._checks import check_count, check_distribution, derivative_is_structurally_zero
+from reparax._checks import (
+    check_count,
+    check_distribution,
+    check_supported,
+    derivative_is_structurally_zero,
+)
 from reparax._keyed import bind_key
 from reparax.estimator import Estimator
 from reparax.joint import Joint
@@ -34,7 +39,7 @@ class Estimate(NamedTuple):
     aux: Any = None
 
 
-def auto_num_samples(estimator: Estimator, dist: Any, num_samples: int) -> int:
+def auto_num_samples(estimator: Estimator | str, dist: Any, num_samples: int) -> int:
     """The samples ``method="auto"`` gives ``estimator`` out of a budget of ``num_samples``.
 
     For ``auto``, ``num_samples`` is a budget of f-evaluations: an estimator that evaluates f
@@ -42,7 +47,41 @@ def auto_num_samples(estimator: Estimator, dist: Any, num_samples: int) -> int:
     Exact enumeration is the exception: it has no variance, so ``auto`` takes it whenever the
     support has at most ``AUTO_MAX_EVALUATIONS`` outcomes, with ``num_samples`` unchanged
     (which only matters for a keyed f, whose inner keys it averages over).
+
+    Args:
+      estimator: an ``rx.Estimator`` (or its method name) that supports ``dist``.
+      dist: a reparax distribution.
+      num_samples: the budget, a Python int ≥ 1.
+
+    Returns:
+      The number of samples (0 when one sample costs more than the budget).
+
+    Raises:
+      TypeError: ``estimator`` is neither an ``rx.Estimator`` nor a method name,
+        ``dist`` is not a reparax distribution, or ``num_samples`` is not a Python int.
+      ValueError: an unknown name or ``"auto"``, an estimator that does not support
+        ``dist``, or ``num_samples`` < 1.
+
+    Example:
+      >>> import jax.numpy as jnp, reparax as rx
+      >>> rx.auto_num_samples(rx.disarm, rx.Bernoulli(jnp.zeros(3)), 9)  # pairs
+      4
     """
+    if isinstance(estimator, str) and estimator.lower() == "auto":
+        raise ValueError(
+            "auto_num_samples takes the estimator 'auto' chose, not 'auto': "
+            "rx.auto_num_samples(rx.resolve_method('auto', dist, num_samples), dist, "
+            "num_samples)."
+        )
+    estimator = _registry.lookup(estimator)
+    check_distribution(dist)
+    check_supported(estimator, dist)
+    check_count("num_samples", num_samples, method=estimator)
+    return _auto_num_samples(estimator, dist, num_samples)
+
+
+def _auto_num_samples(estimator: Estimator, dist: Any, num_samples: int) -> int:
+    """:func:`auto_num_samples` without the checks (its callers have done them)."""
     from reparax.estimators.exact import exact
 
     cost = estimator.count_evaluations(dist)
@@ -94,7 +133,7 @@ def resolve_method(
     for candidate in _registry.auto_candidates():
         if (
             candidate.supports(dist)
-            and candidate.min_samples <= auto_num_samples(candidate, dist, num_samples)
+            and candidate.min_samples <= _auto_num_samples(candidate, dist, num_samples)
             and all(candidate.accepts(option) for option in options)
             and not (flat and candidate.differentiable_f)
             and candidate.count_evaluations(dist) <= AUTO_MAX_EVALUATIONS
@@ -120,7 +159,7 @@ def _resolve_and_validate(
     estimator = resolve_method(method, dist, num_samples, f, options)
     auto = isinstance(method, str) and method.lower() == "auto"
     if auto:
-        num_samples = auto_num_samples(estimator, dist, num_samples)
+        num_samples = _auto_num_samples(estimator, dist, num_samples)
     common = {
         "num_samples": num_samples,
         "chunk_size": options.pop("chunk_size", None),

@@ -70,6 +70,20 @@ def check_count(
         raise ValueError(f"{_for(method)}`{name}` must be >= {minimum}, got {value}.")
 
 
+def positive_or_nan(value: Any) -> Any:
+    """``value`` where it is > 0 and finite, NaN elsewhere: the jit-safe half of a positivity
+    check (temperatures, gaps), for a traced value no check can read at trace time.
+
+    As distributions do with invalid traced parameters (``Distribution.checked``), NaN is
+    added under ``stop_gradient``, so the value AND the derivatives of whatever uses it are
+    NaN instead of silently finite. A concrete value, checked eagerly by the caller, is
+    returned as it is (bit for bit)."""
+    if not isinstance(value, jax.core.Tracer):
+        return value
+    valid = jax.lax.stop_gradient(jnp.isfinite(value) & (value > 0))
+    return value + jax.lax.stop_gradient(jnp.where(valid, 0.0, jnp.nan))
+
+
 def check_distribution(dist: Any) -> None:
     """Refuses anything but a reparax distribution, naming the adapter for a foreign one.
 
@@ -149,9 +163,8 @@ def check_cost(f: Callable, example: jax.Array, plate_shape: tuple[int, ...] = (
         out = jax.eval_shape(f, sample, jax.random.key(0))
     else:
         out = jax.eval_shape(f, sample)
-    shape = getattr(out, "shape", None)
-    if shape != plate_shape:
-        raise cost_shape_error(shape, tuple(example.shape), plate_shape)
+    if getattr(out, "shape", None) != plate_shape:
+        raise cost_shape_error(out, tuple(example.shape), plate_shape)
     if not jnp.issubdtype(out.dtype, jnp.floating):
         raise TypeError(
             f"`f` must return a floating-point scalar (or floating costs, one per plate "

@@ -5,35 +5,74 @@ zero) higher derivatives: the measure-valued and coupled estimators attach a fix
 estimate to the parameters, so their Hessian is silently 0. ``limit_order`` wraps the
 surrogate in an identity whose derivatives pass through ``max_order`` times and whose next
 derivative raises :class:`DerivativeOrderError`, in any mode (``grad``, ``jacfwd``,
-``hessian``) and under ``jit``/``vmap``.
+``hessian``) and under ``jit``/``vmap``. The error names the registered methods that do give
+that order without bias for the same objective (E[f], or a multi-sample bound) and, when the
+distribution is known, that support it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import jax
+
+#: Where each objective's methods are called (``Estimator.objective``).
+_ENTRY_POINTS = {"expectation": "rx.expectation", "bound": "rx.multisample_bound"}
 
 
 class DerivativeOrderError(ValueError):
     """A derivative of an order the estimator cannot give without bias was requested."""
 
 
-def _refuse(name: str, order: int) -> jax.custom_jvp:
+def alternatives(order: int, objective: str = "expectation", dist: Any = None) -> list[str]:
+    """The registered unbiased methods with ``objective`` whose derivatives of ``order``
+    are unbiased (``max_order`` ``None`` or at least ``order``), among those that support
+    ``dist`` when it is given."""
+    # Imported here: the registry imports every estimator module, which imports this one.
+    from reparax._registry import estimators
+
+    return [
+        e.name
+        for e in estimators()
+        if e.objective == objective
+        and e.unbiased
+        and (e.max_order is None or e.max_order >= order)
+        and (dist is None or e.supports(dist))
+    ]
+
+
+def _message(name: str, order: int, objective: str, dist: Any) -> str:
+    wanted = order + 1
+    names = alternatives(wanted, objective, dist)
+    entry = _ENTRY_POINTS.get(objective, f"objective {objective!r}")
+    family = "" if dist is None else f" for {type(dist).__name__}"
+    if names:
+        listed = ", ".join(repr(n) for n in names)
+        advice = f"Methods of {entry} that give order {wanted} without bias{family}: {listed}."
+    else:
+        advice = f"No method of {entry} gives order {wanted} without bias{family}."
+    if dist is None:
+        advice += " (rx.supported_methods(dist) lists those your distribution supports.)"
+    return (
+        f"method={name!r} gives derivatives up to order {order} only; order {wanted} was "
+        f"requested (e.g. jax.hessian). {advice}"
+    )
+
+
+def _refuse(name: str, order: int, describe: Callable[[], str]) -> jax.custom_jvp:
     @jax.custom_jvp
     def refuse(x: jax.Array) -> jax.Array:
         return x
 
     @refuse.defjvp
     def _refuse_jvp(primals: tuple, tangents: tuple) -> tuple:
-        raise DerivativeOrderError(
-            f"method={name!r} gives derivatives up to order {order} only; order {order + 1} "
-            "was requested (e.g. jax.hessian). For higher derivatives use a method that "
-            "gives them without bias: 'pathwise', 'score_function', 'rloo' or 'exact'."
-        )
+        raise DerivativeOrderError(describe())
 
     return refuse
 
 
-def _passing(name: str, remaining: int, order: int) -> jax.custom_jvp:
+def _passing(name: str, remaining: int, order: int, describe: Callable[[], str]) -> jax.custom_jvp:
     @jax.custom_jvp
     def passing(x: jax.Array) -> jax.Array:
         return x
@@ -41,19 +80,36 @@ def _passing(name: str, remaining: int, order: int) -> jax.custom_jvp:
     @passing.defjvp
     def _passing_jvp(primals: tuple, tangents: tuple) -> tuple:
         (x,), (dx,) = primals, tangents
-        inner = _limit(name, remaining - 1, order)
+        inner = _limit(name, remaining - 1, order, describe)
         return inner(x), inner(dx)
 
     return passing
 
 
-def _limit(name: str, remaining: int, order: int) -> jax.custom_jvp:
-    return _refuse(name, order) if remaining == 0 else _passing(name, remaining, order)
+def _limit(name: str, remaining: int, order: int, describe: Callable[[], str]) -> jax.custom_jvp:
+    if remaining == 0:
+        return _refuse(name, order, describe)
+    return _passing(name, remaining, order, describe)
 
 
-def limit_order(surrogate: jax.Array, max_order: int | None, name: str) -> jax.Array:
+def limit_order(
+    surrogate: jax.Array,
+    max_order: int | None,
+    name: str,
+    *,
+    objective: str = "expectation",
+    dist: Any = None,
+) -> jax.Array:
     """``surrogate`` unchanged in value and in its first ``max_order`` derivatives; the next
-    derivative raises. ``max_order=None`` leaves it alone."""
+    derivative raises. ``max_order=None`` leaves it alone.
+
+    ``objective`` (``Estimator.objective``) and ``dist`` (the distribution the surrogate
+    estimates with, optional) select the alternatives the error names; they are read only
+    when the error is raised."""
     if max_order is None:
         return surrogate
-    return _limit(name, max_order, max_order)(surrogate)
+
+    def describe() -> str:
+        return _message(name, max_order, objective, dist)
+
+    return _limit(name, max_order, max_order, describe)(surrogate)

@@ -59,24 +59,54 @@ def check_plates(plates: Any, dist: Any) -> int:
     return plates
 
 
-def cost_shape_error(shape: Any, example_shape: tuple, plate_shape: tuple) -> ValueError:
-    """The error for an ``f`` whose output shape is not the one ``plates`` implies."""
+def describe_output(out: Any) -> str:
+    """How an abstract output of ``f`` (from ``jax.eval_shape``) reads in an error: its shape,
+    or, for a container (a forgotten ``has_aux=True``, a pytree of costs), its type."""
+    if out is None:
+        return "None"
+    if isinstance(out, (tuple, list)):
+        return f"a {type(out).__name__} of length {len(out)}"
+    if isinstance(out, dict):
+        return f"a dict with keys {sorted(map(str, out))}"
+    shape = getattr(out, "shape", None)
+    if shape is None:
+        return f"a {type(out).__name__}"
+    return f"shape {tuple(shape)}"
+
+
+def aux_hint(out: Any) -> str:
+    """A hint for an ``f`` that returns a pair: ``has_aux=True`` is how reparax takes it."""
+    if isinstance(out, tuple) and len(out) == 2:
+        return (
+            " If f returns (cost, aux) with aux values to log, pass has_aux=True to "
+            "rx.expectation or rx.gradient_estimate."
+        )
+    return ""
+
+
+def cost_shape_error(out: Any, example_shape: tuple, plate_shape: tuple) -> ValueError:
+    """The error for an ``f`` whose output (abstract: from ``jax.eval_shape``) is not of the
+    shape ``plates`` implies."""
+    returned = describe_output(out)
     if plate_shape:
         return ValueError(
             f"With plates={len(plate_shape)}, `f` must return one cost per element of the "
             f"leading batch axes, shape {plate_shape}; for a sample of shape {example_shape} "
-            f"it returned shape {shape}."
+            f"it returned {returned}.{aux_hint(out)}"
         )
-    hint = ""
+    hint = aux_hint(out)
+    shape = getattr(out, "shape", None)
     if shape and tuple(example_shape[: len(shape)]) == tuple(shape):
         hint = (
             f" If the entries are costs of independent batch elements (a minibatch), pass "
             f"plates={len(shape)}: each element is then credited with its own cost."
         )
+    reduce = (
+        "; reparax maps f over samples itself, so reduce inside f (e.g. jnp.sum)" if shape else ""
+    )
     return ValueError(
         f"`f` must map one sample (shape {example_shape}) to a scalar, but it returned "
-        f"shape {shape}; reparax maps f over samples itself, so reduce inside f "
-        f"(e.g. jnp.sum).{hint}"
+        f"{returned}{reduce}.{hint}"
     )
 
 

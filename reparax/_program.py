@@ -12,6 +12,13 @@ value reaches the rest of the program:
   keys, then f). The estimator evaluates it wherever it evaluates f: at the pathwise sample,
   at relaxed values, at every alternative value (common random numbers downstream).
 
+Such a site runs ONE sample of its estimator per program sample, so estimators whose samples
+only work together are refused at a site (with the methods that would work): those with
+``min_samples`` > 1 outside the score family (double_cv, rodeo: their leave-one-out control
+variates would divide by zero), and the set estimators (``SET_METHODS``: unordered_set,
+sum_and_sample), whose ``num_samples`` is the size of one set of outcomes drawn without
+replacement: a set of one is REINFORCE without a baseline.
+
 At the end of the program, f returns a scalar or a pytree of named costs c. Each cost is
 multiplied only by the boxes of the score-family sites it depends on — sites it reads
 (found from f's jaxpr) and their ancestors in the joint's parent graph (Rao-Blackwellization;
@@ -44,6 +51,41 @@ from reparax.joint import Joint
 
 #: Sites with these methods enter the magic box; all others get the continuation.
 SCORE_FAMILY = ("score_function", "rloo")
+#: Estimators whose ``num_samples`` is the size of one set of outcomes drawn without
+#: replacement and weighted together, not a number of independent repetitions: refused at a
+#: site, which runs one sample per program sample (a set of one: REINFORCE, no baseline).
+SET_METHODS = ("unordered_set", "sum_and_sample")
+
+
+def _why_not_at_a_site(estimator: Estimator) -> str | None:
+    """Why ``estimator`` cannot estimate a site (one sample per program sample), or None."""
+    if estimator.name in SCORE_FAMILY:
+        return None  # boxed: its baseline (rloo's leave-one-out) runs over program samples
+    if estimator.name in SET_METHODS:
+        return (
+            "its num_samples is the size of one set of outcomes drawn without replacement, "
+            "and a site draws one outcome per program sample: a set of one is REINFORCE "
+            "without a baseline"
+        )
+    if estimator.min_samples > 1:
+        return (
+            f"it needs at least {estimator.min_samples} samples evaluated together (its "
+            "control variate reads the other samples), and a site draws one per program "
+            "sample"
+        )
+    return None
+
+
+def _site_alternatives(dist: Any) -> str:
+    """The methods that support ``dist`` and work at a site."""
+    from reparax._registry import methods
+
+    names = [
+        e.name
+        for e in methods().values()
+        if e.objective == "expectation" and e.supports(dist) and _why_not_at_a_site(e) is None
+    ]
+    return ", ".join(names)
 
 
 class Site(NamedTuple):
@@ -130,16 +172,17 @@ def _auto(dist: Any, num_samples: int, flat: bool, nested: int, name: str) -> Es
     ``AUTO_MAX_EVALUATIONS``. Unlike single-site ``auto``, a site does not split the
     program's ``num_samples`` as a budget (every site runs the same samples), so estimators
     with several evaluations per sample (DisARM, IndeCateR) are left to an explicit choice."""
-    from reparax._api import AUTO_MAX_EVALUATIONS, auto_num_samples
+    from reparax._api import AUTO_MAX_EVALUATIONS, _auto_num_samples
     from reparax._registry import auto_candidates, supported_methods
 
     for candidate in auto_candidates():
         if (
             candidate.supports(dist)
             and candidate.min_samples <= num_samples
-            and auto_num_samples(candidate, dist, num_samples) == num_samples
+            and _auto_num_samples(candidate, dist, num_samples) == num_samples
             and not (flat and candidate.differentiable_f)
             and nested * candidate.count_evaluations(dist) <= AUTO_MAX_EVALUATIONS
+            and _why_not_at_a_site(candidate) is None
         ):
             return candidate
     raise ValueError(
@@ -203,6 +246,12 @@ def plan(
             estimator = _auto(dist, num_samples, flat, nested, name)
         else:
             estimator = resolve_method(requested, dist, num_samples)
+        refusal = _why_not_at_a_site(estimator)
+        if refusal is not None:
+            raise ValueError(
+                f"site {name!r}: method={estimator.name!r} does not work at an rx.Joint site: "
+                f"{refusal}. Methods for this site: {_site_alternatives(dist)}."
+            )
         if flat and estimator.differentiable_f:
             raise ValueError(
                 f"site {name!r}: method={estimator.name!r} needs a differentiable f, but f reads "
@@ -259,7 +308,9 @@ def plan(
         )
         sites.append(Site(name, estimator, options, score, baseline))
         if not score:
-            nested *= estimator.count_evaluations(dist)
+            from reparax.diagnostics import _evaluations_per_sample  # imports the dispatcher
+
+            nested *= _evaluations_per_sample(estimator, dist, options)
 
     cost_names, reads = _cost_structure(f, joint, values)
     score_sites = {s.name for s in sites if s.score}

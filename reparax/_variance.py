@@ -155,7 +155,8 @@ def variance_gradient(
     update fit in one ``jax.jit``-compiled optax step.
 
     ∂ĝ/∂φ is a mixed derivative of the surrogate, which the trainable estimators give
-    exactly even where second derivatives in θ are refused (REBAR, RELAX: ``max_order=1``).
+    exactly even where second derivatives in θ are refused (all four built-in ones have
+    ``max_order=1``).
 
     For a minibatch pass ``plates=1`` and let ``f`` return one cost per data point: each data
     point's estimate then reads its own cost only (lower variance than a summed cost), and
@@ -171,12 +172,14 @@ def variance_gradient(
       params: the parameters θ (a pytree of float arrays) that ĝ differentiates; or a reparax
         distribution ``dist`` (then ĝ is with respect to its leaves). Positional only.
       key: a PRNG key, as for ``rx.gradient_estimate``.
-      method: an estimator with trainable control-variate parameters (``Estimator.trainable``:
-        ``"rebar"``, ``"relax"``), or any method given ``to_options`` (``"score_function"``
-        with a learned baseline).
+      method: an estimator with trainable control-variate parameters (``Estimator.trainable``
+        is set: built in, ``"rebar"``, ``"relax"``, ``"double_cv"`` and ``"rodeo"``; the
+        registry's list is ``[e.name for e in rx.methods().values() if e.trainable]``), or
+        any method given ``to_options`` (``"score_function"`` with a learned baseline).
       cv_params: the control variate's parameters φ (a pytree; ``rx.rebar_init()``,
-        ``rx.relax_init(dist, key)``, ``rx.methods()[name].trainable.init(dist, key)``, or a
-        baseline network's parameters).
+        ``rx.relax_init(dist, key)``, for any trainable estimator
+        ``rx.methods()[name].trainable.init(dist, key)``, or a baseline network's
+        parameters).
       num_samples: as for ``rx.gradient_estimate``.
       to_options: maps ``cv_params`` to the method's keyword options (default: the
         estimator's own ``trainable.to_options``). It may close over the data x, e.g.

@@ -7,6 +7,7 @@ All of them work on many independent estimates, drawn with :func:`estimator_samp
 from __future__ import annotations
 
 import functools
+import inspect
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -16,8 +17,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from reparax._api import Estimate, auto_num_samples, gradient_estimate, resolve_method
-from reparax._checks import check_count, check_distribution
+from reparax._checks import check_count, check_distribution, check_options, check_supported
+from reparax._keyed import is_keyed
 from reparax.estimator import Estimator
+from reparax.estimators.exact import exact as exact_estimator
 
 
 def _is_array(x: Any) -> bool:
@@ -122,12 +125,61 @@ def bias_z_score(samples: Any, exact: Any, *, atol: float = 1e-6) -> Any:
     )
 
 
-def f_evaluations(method: str | Estimator, dist: Any, num_samples: int) -> int:
-    """f-evaluations one estimate costs (for ``"auto"``, with its share of the budget)."""
-    estimator = resolve_method(method, dist, num_samples)
+def _evaluations_per_sample(estimator: Estimator, dist: Any, options: dict[str, Any]) -> int:
+    """``estimator.count_evaluations(dist, **options)``, given only the options the count
+    names (a count of ``dist`` alone, as a user's estimator may have, gets none)."""
+    count = estimator.count_evaluations
+    parameters = inspect.signature(count).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return count(dist, **options)
+    return count(dist, **{k: v for k, v in options.items() if k in parameters})
+
+
+def f_evaluations(
+    method: str | Estimator,
+    dist: Any,
+    num_samples: int,
+    *,
+    f: Callable | None = None,
+    **options: Any,
+) -> int:
+    """f-evaluations one estimate costs (for ``"auto"``, with its share of the budget).
+
+    ``num_samples`` times the method's evaluations per sample with ``options`` (e.g.
+    ``gumbel_softmax`` with ``value="hard"`` evaluates f twice per sample). ``exact``
+    enumerates the support once whatever ``num_samples``, which it reads only for an ``f``
+    declared with ``rx.with_key`` (then as many inner keys, each over the whole support).
+
+    Args:
+      method: a method name, ``"auto"``, or an ``rx.Estimator``.
+      dist: a reparax distribution.
+      num_samples: as for ``rx.gradient_estimate``.
+      f: the cost, optional: ``"auto"`` is then resolved as ``rx.gradient_estimate``
+        resolves it for this ``f``, and a keyed ``f`` is counted for ``exact``.
+      **options: the method's options, as for ``rx.gradient_estimate``.
+
+    Example:
+      >>> import jax.numpy as jnp, reparax as rx
+      >>> dist = rx.Bernoulli(jnp.zeros(3))
+      >>> rx.diagnostics.f_evaluations("disarm", dist, 4)  # 4 antithetic pairs
+      8
+      >>> rx.diagnostics.f_evaluations("gumbel_softmax", dist, 4, value="hard")
+      8
+      >>> rx.diagnostics.f_evaluations("exact", dist, 4)  # the 2³ outcomes, once
+      8
+    """
+    check_distribution(dist)
+    estimator = resolve_method(method, dist, num_samples, f, options)
+    check_supported(estimator, dist)
+    check_options(estimator, options, dist)
     if isinstance(method, str) and method.lower() == "auto":
         num_samples = auto_num_samples(estimator, dist, num_samples)
-    return num_samples * estimator.count_evaluations(dist)
+    else:
+        check_count("num_samples", num_samples, minimum=estimator.min_samples, method=estimator)
+    per_sample = _evaluations_per_sample(estimator, dist, options)
+    if estimator is exact_estimator and not (f is not None and is_keyed(f)):
+        return per_sample  # the support, enumerated once: no sampling
+    return num_samples * per_sample
 
 
 def time_per_estimate(

@@ -44,8 +44,8 @@ class Trainable(NamedTuple):
     to_options: Callable[[Any], dict[str, Any]]
 
 
-def _one_evaluation(dist: Any) -> int:
-    del dist
+def _one_evaluation(dist: Any, **options: Any) -> int:
+    del dist, options
     return 1
 
 
@@ -71,7 +71,10 @@ class Estimator:
       references: papers, with arXiv links.
       requires: the capability protocols (``reparax.capabilities``) it needs; it calls
         nothing else on the distribution.
-      count_evaluations: ``count_evaluations(dist) -> int``, f-evaluations per sample.
+      count_evaluations: ``count_evaluations(dist, **options) -> int``, f-evaluations per
+        sample with the estimator's ``options`` (callers that know them pass them:
+        ``rx.diagnostics.f_evaluations``); a count that does not depend on them may take
+        ``dist`` alone.
       needs_fixed_support: it differentiates the density only, so a support that moves with
         the parameters (``Uniform``'s bounds) would make it biased: such families refuse it.
       min_samples: the smallest ``num_samples`` it accepts.
@@ -97,7 +100,7 @@ class Estimator:
     evaluations: str
     references: tuple[str, ...]
     requires: tuple[type, ...] = ()
-    count_evaluations: Callable[[Any], int] = _one_evaluation
+    count_evaluations: Callable[..., int] = _one_evaluation
     needs_fixed_support: bool = False
     min_samples: int = 1
     aliases: tuple[str, ...] = ()
@@ -276,7 +279,13 @@ class Estimator:
         coefficient = options.pop("cv_coefficient", 1.0)
         if control_variate is None:
             out = self.fn(f, dist, key, num_samples=num_samples, chunk_size=chunk_size, **options)
-            return limit_order(out, self.max_order if guard_order else None, self.name)
+            return limit_order(
+                out,
+                self.max_order if guard_order else None,
+                self.name,
+                objective=self.objective,
+                dist=dist,
+            )
         out = apply_control_variate(
             self.fn,
             f,
@@ -290,7 +299,9 @@ class Estimator:
             name=self.name,
         )
         optimal = isinstance(coefficient, str)  # "optimal": first-order by construction
-        return limit_order(out, 1 if optimal else self.max_order, self.name)
+        name = f"{self.name} with cv_coefficient='optimal'" if optimal else self.name
+        max_order = 1 if optimal else self.max_order
+        return limit_order(out, max_order, name, objective=self.objective, dist=dist)
 
     def __call__(
         self,

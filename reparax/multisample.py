@@ -11,6 +11,7 @@ from reparax import _registry
 from reparax._api import Estimate
 from reparax._checks import check_distribution, check_key
 from reparax._keyed import is_keyed
+from reparax._plates import describe_output
 from reparax.estimator import Estimator
 from reparax.joint import Joint
 
@@ -60,7 +61,7 @@ def _check_log_joint(log_joint: Any, dist: Any, key: Any, plates: Any) -> None:
         per = f"one log p per plate element, shape {wanted}" if wanted else "a scalar"
         raise ValueError(
             f"`log_joint` must map one sample z (shape {example.shape}) to {per}, "
-            f"log p(x, z); it returned shape {getattr(out, 'shape', None)}. Sum the "
+            f"log p(x, z); it returned {describe_output(out)}. Sum the "
             "log-densities of z's elements inside log_joint (reparax maps it over the K "
             "samples itself)."
         )

@@ -50,7 +50,9 @@ def variance_trainer(
 
     Args:
       optimizer: any optax ``GradientTransformation`` (e.g. ``optax.adam(1e-2)``).
-      method: the estimator (``"rebar"``, ``"relax"``, or any with ``to_options``).
+      method: the estimator: one with a trainable control variate of its own
+        (``"rebar"``, ``"relax"``, ``"double_cv"``, ``"rodeo"``: the registry's estimators
+        whose ``trainable`` is set), or any with ``to_options``.
       num_samples, to_options: as for ``rx.variance_gradient``.
       **options: the method's options, as for ``rx.variance_gradient``.
 

@@ -24,6 +24,18 @@ in a product of k of them) with k rounds of a vectorised update over the 2^k sub
 O(k² 2^k) work per set: the exact probabilities, accurate to float32 rounding, for the set
 sizes the estimators use (k ≤ ``MAX_SET_SIZE``).
 
+Classes of probability 0. With m classes of positive probability, a set of k > m distinct
+classes must take k − m classes of probability 0. Every class whose normalised
+log-probability is below ``LOG_ZERO`` = −1000 (−inf included; e^−1000 is 0 in float32 and
+float64) is drawn and weighed as if its log-probability were ``LOG_ZERO``: all such classes
+alike. So a set of k ≤ m never holds one (a probability a float64 can hold, > e^−745, puts
+a class more than 250 above ``LOG_ZERO``, further than any two Gumbel draws differ), and a
+set of k > m is the m positive classes followed by k − m of the zero-probability classes
+chosen uniformly at random (the limit of Gumbel-top-k as their equal logits go to −inf).
+The set probabilities, the inclusion probabilities (a zero-probability class:
+(k − m)/(K − m)) and the estimators read the same floored log-probabilities as the draw, so
+they agree with it, finitely.
+
 References:
   Kool, van Hoof & Welling 2019, Stochastic Beams and Where to Find Them: The Gumbel-Top-k
   Trick for Sampling Sequences Without Replacement, https://arxiv.org/abs/1903.06059.
@@ -45,6 +57,10 @@ import numpy as np
 MAX_SET_SIZE = 12
 #: The most k-subsets :func:`inclusion_probabilities` enumerates.
 MAX_SUBSETS = 2**16
+#: The log-probability a class of probability 0 is drawn and weighed with (see above): far
+#: below any positive class that float32 can represent relative to the others, yet small
+#: enough in magnitude that Gumbel noise added to it keeps its digits in float32.
+LOG_ZERO = -1000.0
 
 
 def check_set_size(k: int, num_classes: int, *, name: str = "k") -> None:
@@ -57,12 +73,23 @@ def check_set_size(k: int, num_classes: int, *, name: str = "k") -> None:
         )
 
 
+def floored(log_probs: jax.Array) -> jax.Array:
+    """Normalised ``log_probs`` with the entries below ``LOG_ZERO`` (−inf included) raised
+    to it: every class of probability 0 alike (see the module docstring)."""
+    return jnp.maximum(log_probs, LOG_ZERO)
+
+
 def gumbel_top_k(key: jax.Array, log_probs: jax.Array, k: int) -> jax.Array:
     """Indices of the k largest perturbed log-probabilities, in sampled (decreasing) order.
 
-    ``log_probs``: ``batch + (K,)``; returns int32 ``batch + (k,)``. No gradient.
+    ``log_probs``: ``batch + (K,)`` logits (normalised and :func:`floored` here, so that
+    the classes of probability 0 fill a set larger than the positive classes uniformly);
+    returns int32 ``batch + (k,)``. No gradient.
     """
-    log_probs = jax.lax.stop_gradient(log_probs)
+    # At least float32: Gumbel noise added at LOG_ZERO must keep its digits.
+    dtype = jnp.promote_types(log_probs.dtype, jnp.float32)
+    log_probs = jax.nn.log_softmax(jax.lax.stop_gradient(log_probs).astype(dtype), axis=-1)
+    log_probs = floored(log_probs)
     perturbed = log_probs + jax.random.gumbel(key, log_probs.shape, log_probs.dtype)
     return jax.lax.top_k(perturbed, k)[1].astype(jnp.int32)
 
@@ -91,8 +118,11 @@ def subset_table(log_p: jax.Array, log_rest: jax.Array) -> jax.Array:
     left_terms = jnp.concatenate(
         [jnp.broadcast_to(log_rest, remaining.shape[:1])[:, None], remaining], axis=-1
     )
-    log_left = _logsumexp(left_terms)
-    step = log_p[None, :] - log_left[:, None]  # (2^k, k): log of p(s) / (p_R + p(S∖U))
+    # log of p(s) / (p_R + p(S∖U)), (2^k, k), with the logsumexp's shift subtracted from
+    # log p(s) first: two classes of probability 0 (both at LOG_ZERO) then give exactly 0
+    # there, where −1000 − (−1000 + log 2) rounded at −1000 would lose 3e-5 in float32.
+    top, log_left = _logsumexp_parts(left_terms)
+    step = (log_p[None, :] - top[:, None]) - log_left[:, None]
     grown = jnp.asarray(np.arange(2**k)[:, None] | (1 << np.arange(k))[None, :])
     table = jnp.where(jnp.arange(2**k) == full, 0.0, -jnp.inf).astype(log_p.dtype)
     # After round r every subset with at least k − r elements holds its final value.
@@ -108,6 +138,18 @@ def rest_log_mass(log_probs: jax.Array, index: jax.Array) -> jax.Array:
     return _logsumexp(jnp.where(in_set, -jnp.inf, log_probs))
 
 
+def _logsumexp_parts(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(top, rest)`` with logsumexp over the last axis = top + rest: the shift (the
+    largest entry, held fixed: the sum does not depend on it) kept apart from the rest, so
+    that a difference with another large term is taken before any rounding. An all −inf row
+    gives (0, −inf), with a zero gradient there (see :func:`_logsumexp`)."""
+    live = jnp.any(x > -jnp.inf, axis=-1)
+    safe = jnp.where(live[..., None], x, 0.0)
+    top = jax.lax.stop_gradient(jnp.max(safe, axis=-1))
+    rest = jnp.log(jnp.sum(jnp.exp(safe - top[..., None]), axis=-1))
+    return top, jnp.where(live, rest, -jnp.inf)
+
+
 def _logsumexp(x: jax.Array) -> jax.Array:
     """logsumexp over the last axis, −inf for an all −inf row WITH a zero gradient there
     (``jax.nn.logsumexp``'s gradient of an all −inf row is NaN, and a ``where`` after it
@@ -118,8 +160,9 @@ def _logsumexp(x: jax.Array) -> jax.Array:
 
 
 def set_log_prob(log_probs: jax.Array, index: jax.Array) -> jax.Array:
-    """log p^D(S) of the unordered set with indices ``index`` ``(k,)`` under ``log_probs``."""
-    log_probs = jax.nn.log_softmax(log_probs)
+    """log p^D(S) of the unordered set with indices ``index`` ``(k,)`` under ``log_probs``
+    (:func:`floored`, as :func:`gumbel_top_k` draws it)."""
+    log_probs = floored(jax.nn.log_softmax(log_probs))
     return subset_table(log_probs[index], rest_log_mass(log_probs, index))[0]
 
 
@@ -136,7 +179,9 @@ def inclusion_probabilities(log_probs: jax.Array, k: int) -> jax.Array:
       k: the set size, 1 ≤ k ≤ K.
 
     Returns:
-      ``batch + (K,)`` inclusion probabilities; each row sums to k.
+      ``batch + (K,)`` inclusion probabilities; each row sums to k. With m < k classes of
+      positive probability, each of those is included with probability 1 and each class of
+      probability 0 with (k − m)/(K − m) (see the module docstring).
     """
     num_classes = log_probs.shape[-1]
     check_set_size(k, num_classes)
@@ -160,7 +205,6 @@ def _enumerated_inclusion(log_probs: jax.Array, k: int) -> jax.Array:
     flat = log_probs.reshape((-1, num_classes))
 
     def one_row(row: jax.Array) -> jax.Array:
-        row = jax.nn.log_softmax(row)
         probs = jnp.exp(jax.vmap(lambda s: set_log_prob(row, s))(sets))
         return jnp.zeros(num_classes, row.dtype).at[sets].add(probs[:, None])
 

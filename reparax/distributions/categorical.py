@@ -52,7 +52,9 @@ class Categorical(CategoricalBase):
     def sample_without_replacement(self, key: jax.Array, k: int) -> jax.Array:
         """k distinct classes per batch element by Gumbel-top-k, in sampled order (the
         first is a draw of the categorical, the next a draw of the rest, ...): int32
-        ``batch_shape + (k,)``. Maths: ``reparax.distributions._without_replacement``.
+        ``batch_shape + (k,)``. With k above the m classes of positive probability, the set
+        is those m, then k − m classes of probability 0 chosen uniformly. Maths:
+        ``reparax.distributions._without_replacement``.
 
         Example:
           >>> import jax, jax.numpy as jnp, reparax as rx
@@ -64,5 +66,7 @@ class Categorical(CategoricalBase):
 
     def inclusion_probabilities(self, k: int) -> jax.Array:
         """P(class i is among the k drawn by ``sample_without_replacement``), exact (sum of
-        p^D(S) over the C(K, k) sets S ∋ i), ``batch_shape + (K,)``; each row sums to k."""
+        p^D(S) over the C(K, k) sets S ∋ i), ``batch_shape + (K,)``; each row sums to k.
+        With m < k classes of positive probability, those have 1 and each class of
+        probability 0 has (k − m)/(K − m)."""
         return _without_replacement.inclusion_probabilities(self._logits(), k)

@@ -65,7 +65,9 @@ class OneHotCategorical(CategoricalBase):
 
     def sample_without_replacement(self, key: jax.Array, k: int) -> jax.Array:
         """k distinct classes per batch element by Gumbel-top-k, in sampled order, as one-hot
-        rows: ``batch_shape + (k, K)``. Maths: ``reparax.distributions._without_replacement``.
+        rows: ``batch_shape + (k, K)``. With k above the m classes of positive probability,
+        the set is those m, then k − m classes of probability 0 chosen uniformly. Maths:
+        ``reparax.distributions._without_replacement``.
 
         Example:
           >>> import jax, jax.numpy as jnp, reparax as rx
@@ -79,5 +81,7 @@ class OneHotCategorical(CategoricalBase):
 
     def inclusion_probabilities(self, k: int) -> jax.Array:
         """P(class i is among the k drawn by ``sample_without_replacement``), exact (sum of
-        p^D(S) over the C(K, k) sets S ∋ i), ``batch_shape + (K,)``; each row sums to k."""
+        p^D(S) over the C(K, k) sets S ∋ i), ``batch_shape + (K,)``; each row sums to k.
+        With m < k classes of positive probability, those have 1 and each class of
+        probability 0 has (k − m)/(K − m)."""
         return _without_replacement.inclusion_probabilities(self._logits(), k)

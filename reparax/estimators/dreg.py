@@ -103,6 +103,7 @@ dreg = Estimator(
     unbiased=True,
     differentiable_f=True,
     evaluations="2 (one without gradient)",
+    count_evaluations=lambda dist: 2,  # the weights pass, then the doubly reparameterized one
     requires=(Reparameterized,),
     max_order=1,
     objective="bound",

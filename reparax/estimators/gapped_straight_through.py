@@ -8,11 +8,28 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from reparax._checks import positive_or_nan
 from reparax._keyed import bind_key
 from reparax.capabilities import OneHot
 from reparax.estimator import Estimator
 from reparax.estimators._relaxation import check_temperature, straight_through_value
-from reparax.estimators._sampling import finite_or_zero, map_samples
+from reparax.estimators._sampling import map_samples
+
+
+def check_gap(gap: Any) -> Any:
+    """The gap κ: one positive finite scalar (a Python number, or a 0-d array that may be
+    traced: learned, or vmapped over). A concrete κ ≤ 0 (or inf, NaN) is refused here; a
+    traced one cannot be read at trace time, so an invalid traced κ makes the estimate and
+    its gradient NaN (as invalid traced distribution parameters do) instead of a silently
+    ungapped gradient. Returns the κ to use."""
+    check_temperature(gap, "gapped_straight_through", name="gap")
+    if jnp.ndim(gap) != 0:
+        raise ValueError(
+            "method='gapped_straight_through': `gap` must be a scalar κ > 0 (a Python float, "
+            f"or a 0-d array that may be traced), got an array of shape {jnp.shape(gap)}. "
+            "For one gap per batch element, jax.vmap over the elements and their gaps."
+        )
+    return positive_or_nan(gap)
 
 
 def gapped_logits(logits: jax.Array, hard: jax.Array, gap: Any) -> jax.Array:
@@ -29,7 +46,9 @@ def gapped_logits(logits: jax.Array, hard: jax.Array, gap: Any) -> jax.Array:
     fixed = jax.lax.stop_gradient(logits)
     top = jnp.max(fixed, axis=-1, keepdims=True)
     target = jnp.where(hard > 0, top, jnp.minimum(fixed, top - gap))
-    return logits + finite_or_zero(target - fixed)
+    # Only the −inf classes' moves are dropped (not every non-finite one: a NaN gap, an
+    # invalid traced κ poisoned by `check_gap`, must reach the estimate).
+    return logits + jnp.where(fixed == -jnp.inf, 0.0, target - fixed)
 
 
 def _gapped_straight_through(
@@ -68,7 +87,8 @@ def _gapped_straight_through(
       num_samples: N ≥ 1.
       chunk_size: evaluate the samples this many at a time.
       temperature: τ > 0 of the softmax (may be traced).
-      gap: κ > 0 (may be traced); the paper's GST-1.0 (its default) has κ = 1.
+      gap: κ > 0, a scalar (a Python float, or a 0-d array that may be traced: a traced
+        κ ≤ 0 makes the estimate NaN); the paper's GST-1.0 (its default) has κ = 1.
 
     Returns:
       The Monte Carlo mean of f at hard samples, with the GST gradient.
@@ -86,7 +106,8 @@ def _gapped_straight_through(
       Fan, Chi, Rudnicky & Ramadge (2022), https://arxiv.org/abs/2206.07235.
     """
     check_temperature(temperature, "gapped_straight_through")
-    check_temperature(gap, "gapped_straight_through", name="gap")
+    temperature = positive_or_nan(temperature)
+    gap = check_gap(gap)
 
     def one(sample_key: jax.Array) -> jax.Array:
         hard = jax.lax.stop_gradient(dist.to_one_hot(dist.sample(sample_key)))

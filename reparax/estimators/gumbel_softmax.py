@@ -8,6 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from reparax._checks import positive_or_nan
 from reparax._keyed import bind_key
 from reparax.capabilities import Relaxable
 from reparax.estimator import Estimator
@@ -79,6 +80,7 @@ def _gumbel_softmax(
       Maddison, Mnih & Teh (2017), https://arxiv.org/abs/1611.00712.
     """
     check_temperature(temperature, "gumbel_softmax")
+    temperature = positive_or_nan(temperature)  # a traced τ ≤ 0: NaN, not a silent number
     check_value_choice(value, "gumbel_softmax")
 
     def one(sample_key: jax.Array) -> jax.Array:
@@ -95,6 +97,13 @@ def _gumbel_softmax(
     return jnp.mean(map_samples(one, key, num_samples, chunk_size))
 
 
+def _count_evaluations(dist: Any, *, value: str = "relaxed", **options: Any) -> int:
+    """f at the relaxed sample, and with ``value="hard"`` at the hard one too."""
+    del dist, options
+    check_value_choice(value, "gumbel_softmax")
+    return 2 if value == "hard" else 1
+
+
 gumbel_softmax = Estimator(
     name="gumbel_softmax",
     fn=_gumbel_softmax,
@@ -102,5 +111,6 @@ gumbel_softmax = Estimator(
     differentiable_f=True,
     evaluations='1 (2 with `value="hard"`)',
     requires=(Relaxable,),
+    count_evaluations=_count_evaluations,
     references=GUMBEL_SOFTMAX_REFERENCES,
 )

@@ -125,9 +125,11 @@ def _relax(
     example = jax.eval_shape(lambda: dist.perturbed(dist.noise(key)))
     out = jax.eval_shape(surrogate, cv_params, example)
     if getattr(out, "shape", None) != ():
+        from reparax._plates import describe_output  # the error path only
+
         raise ValueError(
             f"method='relax': `surrogate(cv_params, z)` must return a scalar for z of shape "
-            f"{example.shape}, got shape {getattr(out, 'shape', None)}."
+            f"{example.shape}, got {describe_output(out)}."
         )
 
     def control(z: jax.Array) -> jax.Array:

@@ -8,6 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from reparax._checks import positive_or_nan
 from reparax._keyed import bind_key
 from reparax.capabilities import Relaxable
 from reparax.estimator import Estimator
@@ -76,6 +77,8 @@ def _st_gumbel_softmax(
         backward_temperature = temperature
     else:
         check_temperature(backward_temperature, "st_gumbel_softmax", "backward_temperature")
+    # The one temperature used: a traced τ_b ≤ 0 gives NaN, not a silently finite gradient.
+    backward_temperature = positive_or_nan(backward_temperature)
 
     def one(sample_key: jax.Array) -> jax.Array:
         noise = dist.noise(sample_key)

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from reparax.capabilities import JointSupport
 from reparax.distributions._without_replacement import (
     MAX_SET_SIZE,
+    floored,
     gumbel_top_k,
     rest_log_mass,
     subset_table,
@@ -25,16 +26,12 @@ REFERENCES = (
     "Trick, ICML, https://arxiv.org/abs/1903.06059",
 )
 
-# A log-probability of −inf (a class of probability 0 drawn once the support is exhausted)
-# enters the subset table as this finite value: its weight is exp(−1e30) = 0, and no
-# −inf − (−inf) forms.
-_LOG_ZERO = -1e30
-
 
 def _set_weights(log_p: jax.Array, log_rest: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(w, B)``: w_s = p(s) R(S, s) = P(b_1 = s | S), and B[s, t] = p(t) R^{D∖s}(S, t)
-    (the weights of the baseline of s; B[s, s] = p(s)), both from one subset table."""
-    log_p = jnp.maximum(log_p, _LOG_ZERO)
+    (the weights of the baseline of s; B[s, s] = p(s)), both from one subset table.
+    ``log_p`` is :func:`floored`: an outcome of probability 0 (drawn once the positive ones
+    are exhausted) has weight exp(LOG_ZERO) = 0, and no −inf − (−inf) forms."""
     table = subset_table(log_p, log_rest)
     k = log_p.shape[0]
     single = 1 << jnp.arange(k)
@@ -105,7 +102,10 @@ def _unordered_set(
             f"table of 2^{k} subset probabilities; use num_samples <= {MAX_SET_SIZE}, or "
             f">= {size} (the whole support: exact)."
         )
-    held = jax.lax.stop_gradient(log_probs)
+    # Floored as the draw floors them: outcomes of probability 0 are drawn (uniformly) only
+    # once the positive ones are exhausted, with weight 0 (reparax.distributions.
+    # _without_replacement, "Classes of probability 0").
+    held = floored(jax.lax.stop_gradient(log_probs))
     if k == size:  # the whole support: p^D(S) = 1, R = 1, the baseline is E[f]
         index = jnp.arange(size)
         weights = jnp.exp(held)

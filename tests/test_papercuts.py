@@ -1,0 +1,326 @@
+"""Regression tests for the papercuts an adversarial review left open (one test per fix).
+
+Cheap by design: most checks trace only (errors are raised while tracing) and the numeric
+ones run a few compiled calls on tiny problems.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import reparax as rx
+from reparax import _registry
+from tests.stats import assert_unbiased
+
+KEY = jax.random.key(0)
+
+
+# -- 1. DerivativeOrderError names alternatives right for the objective and the family ------
+
+
+def _order_error(run) -> str:
+    with pytest.raises(rx.DerivativeOrderError) as caught:
+        run()
+    return str(caught.value)
+
+
+def _named(message: str) -> set[str]:
+    """The method names quoted in ``message``."""
+    return {e.name for e in _registry.estimators() if repr(e.name) in message}
+
+
+def test_order_error_for_a_bound_method_names_bound_alternatives():
+    """dreg's Hessian: the alternative is iwae under rx.multisample_bound, not an E[f]
+    method; the names are derived from the registry (unbiased, bound, order ≥ 2)."""
+
+    def bound(loc: jax.Array) -> jax.Array:
+        q = rx.Normal(loc, jnp.ones(2))
+        return rx.multisample_bound(lambda z: -jnp.sum(z**2), q, KEY, method="dreg", num_samples=2)
+
+    message = _order_error(lambda: jax.jit(jax.hessian(bound))(jnp.zeros(2)))
+    assert "rx.multisample_bound" in message
+    assert _named(message) == {"dreg", "iwae"}  # dreg (the refusing one) and iwae
+
+
+def test_order_error_with_no_alternative_says_so():
+    """vimco on a Bernoulli q: no bound method gives a Hessian there (iwae needs a
+    reparameterized q), and the message must not invent one."""
+
+    def bound(logits: jax.Array) -> jax.Array:
+        q = rx.Bernoulli(logits)
+        return rx.multisample_bound(lambda z: -jnp.sum(z), q, KEY, method="vimco", num_samples=2)
+
+    message = _order_error(lambda: jax.jit(jax.hessian(bound))(jnp.zeros(2)))
+    assert "No method of rx.multisample_bound gives order 2" in message
+    assert _named(message) == {"vimco"}
+
+
+def test_order_error_for_an_expectation_names_methods_supporting_the_family():
+    def objective(logits: jax.Array) -> jax.Array:
+        dist = rx.Bernoulli(logits)
+        return rx.expectation(jnp.sum, dist, KEY, method="disarm", num_samples=2)
+
+    message = _order_error(lambda: jax.jit(jax.hessian(objective))(jnp.zeros(2)))
+    dist = rx.Bernoulli(jnp.zeros(2))
+    expected = {
+        e.name
+        for e in _registry.estimators()
+        if e.objective == "expectation" and e.unbiased and e.max_order is None and e.supports(dist)
+    }
+    assert "pathwise" not in expected and {"exact", "rloo"} <= expected
+    assert _named(message) == expected | {"disarm"}
+
+
+# -- 2. auto_num_samples validates its input ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("num_samples", "error"),
+    [(0, ValueError), (-3, ValueError), (4.0, TypeError), (True, TypeError)],
+)
+def test_auto_num_samples_refuses_a_bad_budget(num_samples, error):
+    with pytest.raises(error, match="`num_samples`"):
+        rx.auto_num_samples(rx.disarm, rx.Bernoulli(jnp.zeros(2)), num_samples)
+
+
+def test_auto_num_samples_refuses_what_is_not_an_estimator_for_the_distribution():
+    bernoulli = rx.Bernoulli(jnp.zeros(2))
+    with pytest.raises(TypeError, match="`method` must be"):
+        rx.auto_num_samples(len, bernoulli, 4)
+    with pytest.raises(ValueError, match="resolve_method"):
+        rx.auto_num_samples("auto", bernoulli, 4)
+    with pytest.raises(TypeError, match="`dist` must be a reparax distribution"):
+        rx.auto_num_samples(rx.disarm, object(), 4)
+    with pytest.raises(ValueError, match="does not support Normal"):
+        rx.auto_num_samples(rx.indecater, rx.Normal(0.0, 1.0), 4)
+    assert rx.auto_num_samples("disarm", bernoulli, 5) == 2  # a name works: 2 pairs
+
+
+# -- 3. an f that returns a container is described as one, with has_aux suggested -----------
+
+
+def test_a_pair_from_f_is_named_with_the_has_aux_hint():
+    dist = rx.Normal(jnp.zeros(2), jnp.ones(2))
+    pair = lambda z: (jnp.sum(z), z)  # noqa: E731
+    with pytest.raises(ValueError, match="returned a tuple of length 2.*has_aux=True"):
+        rx.expectation(pair, dist, KEY, method="pathwise")
+    with pytest.raises(ValueError, match="returned a dict with keys \\['a'\\]") as caught:
+        rx.gradient_estimate(lambda z: {"a": jnp.sum(z)}, dist, KEY, method="pathwise")
+    assert "has_aux" not in str(caught.value)  # a dict is not the (cost, aux) form
+    with pytest.raises(ValueError, match="it returned a tuple of length 2"):
+        rx.multisample_bound(pair, dist, KEY, method="iwae", num_samples=2)
+    plated = rx.Bernoulli(jnp.zeros((2, 3)))
+    with pytest.raises(ValueError, match="plates=1.*returned a list of length 1"):
+        rx.expectation(lambda z: [jnp.sum(z)], plated, KEY, method="rloo", num_samples=2, plates=1)
+
+
+def test_a_tuple_from_relax_surrogate_is_named():
+    dist = rx.Bernoulli(jnp.zeros(2))
+    with pytest.raises(ValueError, match="surrogate.*got a tuple of length 2"):
+        rx.expectation(
+            jnp.sum, dist, KEY, method="relax", surrogate=lambda p, z: (1.0, 2.0), cv_params={}
+        )
+
+
+# -- 4. variance_gradient's docstring names every trainable estimator -----------------------
+
+
+def test_variance_gradient_docstring_names_every_trainable_builtin():
+    trainable = [e.name for e in _registry.BUILTIN if e.trainable is not None]
+    assert {"rebar", "relax", "double_cv", "rodeo"} <= set(trainable)
+    doc = rx.variance_gradient.__doc__ or ""
+    missing = [name for name in trainable if f'"{name}"' not in doc]
+    assert not missing, f"variance_gradient's docstring does not name {missing}"
+
+
+# -- 5. gapped_straight_through's gap: a positive scalar, checked eagerly or jit-safely -------
+
+
+def test_a_gap_array_or_a_concrete_non_positive_gap_is_refused():
+    dist = rx.OneHotCategorical(jnp.zeros(3))
+    run = lambda gap: rx.expectation(  # noqa: E731
+        jnp.sum, dist, KEY, method="gapped_straight_through", gap=gap
+    )
+    with pytest.raises(ValueError, match="`gap` must be a scalar.*shape \\(3,\\)"):
+        run(jnp.ones(3))
+    for bad in (0.0, jnp.array(-1.0), float("inf")):
+        with pytest.raises(ValueError, match="`gap` must be > 0 and finite"):
+            run(bad)
+    with pytest.raises(TypeError, match="`gap` must be a positive float"):
+        run("1.0")
+
+
+@pytest.mark.parametrize(
+    ("method", "option"),
+    [
+        ("gapped_straight_through", "gap"),
+        ("gumbel_softmax", "temperature"),
+        ("st_gumbel_softmax", "backward_temperature"),
+    ],
+)
+def test_a_traced_non_positive_parameter_makes_the_estimate_nan(method, option):
+    """Traced (jit, vmap over the parameter), κ or τ ≤ 0 cannot be refused at trace time:
+    value and gradient are NaN, never a silently finite (ungapped) number."""
+    f = lambda z: jnp.sum(z * jnp.arange(3.0))  # noqa: E731
+
+    def value_and_grad(parameter: jax.Array) -> tuple[jax.Array, jax.Array]:
+        def objective(logits: jax.Array) -> jax.Array:
+            dist = rx.OneHotCategorical(logits)
+            return rx.expectation(f, dist, KEY, method=method, **{option: parameter})
+
+        return jax.value_and_grad(objective)(jnp.array([0.3, -0.2, 0.1]))
+
+    values, grads = jax.jit(jax.vmap(value_and_grad))(jnp.array([0.5, 0.0, -1.0, jnp.inf]))
+    assert bool(jnp.isfinite(values[0])) and bool(jnp.all(jnp.isfinite(grads[0])))
+    assert bool(jnp.any(grads[0] != 0.0))
+    assert bool(jnp.all(jnp.isnan(values[1:]))) and bool(jnp.all(jnp.isnan(grads[1:])))
+
+
+# -- 6. without replacement from a categorical with classes of probability 0 ----------------
+
+#: m = 3 classes of positive probability among K = 5.
+ZERO_CLASSES = jnp.array([0.4, -jnp.inf, -0.3, -jnp.inf, 0.1])
+POSITIVE = jnp.array([0, 2, 4])
+COSTS = jnp.array([2.0, -2.0, -1.0, 3.0, 0.0])  # finite at every class, f(z) = COSTS[z]
+
+
+def test_inclusion_probabilities_with_zero_probability_classes():
+    """k ≤ m: a zero class never, the positive ones as without the zero classes; k > m: the
+    positive ones surely, each zero class with (k − m)/(K − m). Finite derivatives."""
+    dist = rx.Categorical(ZERO_CLASSES)
+    within = dist.inclusion_probabilities(2)
+    np.testing.assert_array_equal(within[jnp.array([1, 3])], [0.0, 0.0])
+    without_zeros = rx.Categorical(ZERO_CLASSES[POSITIVE]).inclusion_probabilities(2)
+    np.testing.assert_allclose(within[POSITIVE], without_zeros, rtol=1e-5)
+    beyond = dist.inclusion_probabilities(4)
+    np.testing.assert_allclose(beyond, [1.0, 0.5, 1.0, 0.5, 1.0], rtol=1e-5)
+    one_hot = rx.OneHotCategorical(ZERO_CLASSES).inclusion_probabilities(4)
+    np.testing.assert_allclose(one_hot, beyond)
+    jacobian = jax.jacrev(lambda logits: rx.Categorical(logits).inclusion_probabilities(4))
+    assert bool(jnp.all(jnp.isfinite(jacobian(ZERO_CLASSES))))
+
+
+def test_draws_with_zero_probability_classes_match_the_inclusion_probabilities():
+    dist = rx.Categorical(ZERO_CLASSES)
+    keys = jax.random.split(jax.random.key(3), 16_000)
+
+    @jax.jit
+    def draws(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
+        one = lambda key, k: dist.sample_without_replacement(key, k)  # noqa: E731
+        return jax.vmap(lambda key: one(key, 2))(keys), jax.vmap(lambda key: one(key, 4))(keys)
+
+    within, beyond = draws(keys)
+    assert bool(jnp.all(jnp.isin(within, POSITIVE)))  # k ≤ m: never a class of probability 0
+    assert bool(jnp.all(jnp.isin(beyond[:, :3], POSITIVE)))  # the positive classes first
+    indicator = jnp.sum(jax.nn.one_hot(beyond, 5), axis=-2)
+    assert bool(jnp.all(indicator <= 1)), "a class was drawn twice"
+    # The zero classes fill the set uniformly: each is in it half of the time.
+    assert_unbiased(indicator, dist.inclusion_probabilities(4), label="inclusion k=4 > m=3")
+
+
+@pytest.mark.parametrize("method", ["unordered_set", "sum_and_sample"])
+def test_set_estimators_with_zero_probability_classes_are_exact_above_m(method):
+    """k = 4 > m = 3: every positive class is in the set (summed), so both estimators give
+    the enumerated value and gradient, finite, whatever the key (the zero classes weigh 0)."""
+    dist = rx.Categorical(ZERO_CLASSES)
+    f = lambda z: COSTS[z]  # noqa: E731
+    exact = rx.gradient_estimate(f, dist, KEY, method="exact")
+    keys = jax.random.split(KEY, 4)
+
+    run = lambda key: rx.gradient_estimate(f, dist, key, method=method, num_samples=4)  # noqa: E731
+    est = jax.jit(jax.vmap(run))(keys)
+    np.testing.assert_allclose(est.value, np.full(4, exact.value), rtol=1e-5)
+    np.testing.assert_allclose(
+        est.grad.logits, np.broadcast_to(exact.grad.logits, (4, 5)), atol=1e-6
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["unordered_set", "sum_and_sample"])
+def test_set_estimators_with_zero_probability_classes_are_unbiased_below_m(method):
+    """k = 2 < m = 3: a sampled set (the zero classes never in it), unbiased."""
+    dist = rx.Categorical(ZERO_CLASSES)
+    f = lambda z: COSTS[z]  # noqa: E731
+    exact = rx.gradient_estimate(f, dist, KEY, method="exact")
+    keys = jax.random.split(jax.random.key(11), 100_000)
+    run = lambda key: rx.gradient_estimate(f, dist, key, method=method, num_samples=2)  # noqa: E731
+    est = jax.jit(jax.vmap(run))(keys)
+    assert_unbiased(est.grad.logits[:, POSITIVE], exact.grad.logits[POSITIVE], label="grad")
+    np.testing.assert_array_equal(est.grad.logits[:, jnp.array([1, 3])], 0.0)
+    assert_unbiased(est.value[:, None], exact.value, label="value")
+
+
+# -- 7. f-evaluations that depend on the options -------------------------------------------
+
+
+def _scaled_score(f, dist, key, *, num_samples=1, chunk_size=None, scale=1.0):
+    """A user's estimator whose count takes ``dist`` alone (the pre-options signature)."""
+    return scale * rx.score_function(f, dist, key, num_samples=num_samples)
+
+
+USER_ESTIMATOR = rx.Estimator(
+    name="papercuts_user_count",
+    fn=_scaled_score,
+    unbiased=False,
+    differentiable_f=False,
+    evaluations="3",
+    references=(),
+    count_evaluations=lambda dist: 3,
+)
+
+
+def test_f_evaluations_reads_the_options():
+    """gumbel_softmax(value="hard") evaluates f at the relaxed and at the hard sample."""
+    dist = rx.OneHotCategorical(jnp.zeros((2, 3)))
+    count = rx.diagnostics.f_evaluations
+    assert count("gumbel_softmax", dist, 4) == 4
+    assert count("gumbel_softmax", dist, 4, value="relaxed") == 4
+    assert count("gumbel_softmax", dist, 4, value="hard") == 8
+    with pytest.raises(ValueError, match="`value` must be 'relaxed'"):
+        count("gumbel_softmax", dist, 4, value="hrad")
+    with pytest.raises(TypeError, match="no option `vale`"):
+        count("gumbel_softmax", dist, 4, vale="hard")
+    with pytest.raises(ValueError, match="`num_samples` must be >= 2"):
+        count("rloo", dist, 1)
+    # A count of dist alone (existing estimators, users' own) still works, options or not.
+    assert count(USER_ESTIMATOR, dist, 2, scale=2.0) == count(USER_ESTIMATOR, dist, 2) == 6
+    assert count("disarm", dist, 3) == 6
+
+
+# -- 8. exact enumerates once, whatever num_samples -----------------------------------------
+
+
+def test_f_evaluations_of_exact_is_the_support_whatever_num_samples():
+    dist = rx.Bernoulli(jnp.zeros(3))
+    count = rx.diagnostics.f_evaluations
+    assert [count("exact", dist, n) for n in (1, 4, 64)] == [8, 8, 8]
+    # A keyed f is averaged over num_samples inner keys, each over the whole support.
+    keyed = rx.with_key(lambda b, key: jnp.sum(b) + jax.random.normal(key))
+    assert count("exact", dist, 4, f=keyed) == 32
+    assert rx.resolve_method("auto", dist, 1) is rx.exact
+    assert count("auto", dist, 1) == 8
+
+
+# -- 9. methods whose samples only work together are refused at a Joint site ----------------
+
+
+@pytest.mark.parametrize(
+    ("method", "why"),
+    [
+        ("unordered_set", "size of one set"),
+        ("sum_and_sample", "size of one set"),
+        ("double_cv", "at least 2 samples"),
+        ("rodeo", "at least 2 samples"),
+    ],
+)
+def test_set_and_coupled_methods_are_refused_at_a_joint_site(method, why):
+    """A site runs one sample per program sample: the set estimators would be REINFORCE
+    without a baseline, and double_cv/rodeo returned NaN."""
+    joint = rx.Joint({"b": rx.OneHotCategorical(jnp.array([0.3, -0.2, 0.5]))})
+    f = lambda v: jnp.sum(v["b"] * jnp.arange(3.0))  # noqa: E731
+    with pytest.raises(ValueError, match=f"site 'b': method='{method}'.*{why}") as caught:
+        rx.gradient_estimate(f, joint, KEY, method={"b": method}, num_samples=4)
+    named = str(caught.value).split("Methods for this site: ")[1]
+    assert {"rloo", "exact", "disarm"} <= set(named.rstrip(".").split(", "))
+    assert method not in named
