@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from reparax import constraints
 from reparax.distributions._base import Shape, distribution, param
-from reparax.distributions._finite import FiniteDistribution
+from reparax.distributions._finite import FiniteDistribution, other_classes
 from reparax.distributions._probabilities import binary_logits, logits_from
 from reparax.distributions._weak_derivative import WeakDerivative
 
@@ -149,15 +149,24 @@ class Bernoulli(FiniteDistribution):
     def weak_derivative(
         self, key: jax.Array, sample: jax.Array, coupled: bool = True
     ) -> dict[str, WeakDerivative]:
-        """∂/∂θ_d E[f] = σ'(θ_d) (f(z with bit d = 1) − f(z with bit d = 0))."""
+        """∂/∂θ_d E[f] = σ'(θ_d) (f(z with bit d = 1) − f(z with bit d = 0)).
+
+        One of the two rows is z itself, so the difference is (1 − 2z_d)(f(z with bit d
+        flipped) − f(z)): c = σ'(θ_d)(1 − 2z_d), p⁺ = the flipped rows and p⁻ = the sample
+        (``minus=None``): D + 1 f-evaluations per sample instead of 1 + 2D, the same estimate.
+        """
         del key, coupled
         logits = jnp.broadcast_to(self.logits, self.batch_shape)
-        scale = jnp.exp(jax.nn.log_sigmoid(logits) + jax.nn.log_sigmoid(-logits))
-        rows = self.local_replacements(sample)  # (D, 2, *batch)
+        slope = jnp.exp(jax.nn.log_sigmoid(logits) + jax.nn.log_sigmoid(-logits))
+        flips, _ = other_classes(self, sample)  # (D, 1, *batch): the other class is the flip
         shape = self.batch_shape
         return {
             "logits": WeakDerivative(
-                scale.reshape(-1), rows[:, 1], rows[:, 0], lambda g: g.reshape(shape), shape
+                (slope * (1.0 - 2.0 * sample)).reshape(-1),
+                flips[:, 0],
+                None,
+                lambda g: g.reshape(shape),
+                shape,
             )
         }
 
