@@ -127,14 +127,14 @@ def other_classes(dist: Any, sample: jax.Array) -> tuple[jax.Array, jax.Array]:
     # sample there instead made the whole gradient 1.15–1.5× slower (benchmarks/
     # discrete_speed.py). The products are exact: each sums one support value and zeros.
     replaced = (others[None, :] + (~before))[..., None] == classes[None, None]  # (D, K − 1, K)
-    values = _support_values(replaced, support)
-    own = _support_values(current[:, None] == classes[None], support)  # the sample, (D, *event)
+    values = support_values(replaced, support)
+    own = support_values(current[:, None] == classes[None], support)  # the sample, (D, *event)
     eye = jnp.eye(num, dtype=bool).reshape((num, 1, num) + (1,) * len(event))
     rows = jnp.where(eye, values[:, :, None], own[None, None])  # (D, K − 1, D, *event)
     return rows.reshape((num, num_classes - 1) + sample.shape), before
 
 
-def _support_values(one_hot: jax.Array, support: jax.Array) -> jax.Array:
+def support_values(one_hot: jax.Array, support: jax.Array) -> jax.Array:
     """``one_hot @ support`` over the K classes: the support value each one-hot row picks,
     at full precision (no TF32/bfloat16 passes on accelerators, so integers stay exact)."""
     return jnp.tensordot(

@@ -113,23 +113,23 @@ class Bernoulli(FiniteDistribution):
     def conditional_perturbed(self, key: jax.Array, hard: jax.Array) -> jax.Array:
         """z̃ = θ + ℓ̃ with ℓ̃ ~ p(ℓ | b), differentiable in θ (REBAR's conditional noise).
 
-        With v ~ U(0, 1): u = σ(−θ) + vσ(θ) if b = 1, u = vσ(−θ) if b = 0; the logit of u is
-        formed from log u and log(1 − u) in log space, so |θ| = 50 is exact in float32.
+        With v ~ U(0, 1), p = σ(θ), q = σ(−θ) and u = σ(ℓ̃): given b = 0, u = vq is uniform
+        below q, and z̃ = θ + logit(u) = log v + log p − log(1 − vq); given b = 1, 1 − u = vp
+        is uniform below p, and z̃ = −(log v + log q − log(1 − vp)), the mirror image. One
+        log and one log1p per element (θ's own terms are per parameter, shared by every
+        sample), and exact at |θ| = 50 in float32: log p and log q are log-sigmoids, and
+        1 − vq, 1 − vp ≥ 1 − v ≥ 2⁻²³. A logit of ±inf gives z̃ = ±inf, as b does.
         """
         logits = self._logits_like(hard)
         v = jax.random.uniform(
             key, jnp.shape(hard), self.dtype, minval=jnp.finfo(self.dtype).tiny, maxval=1.0
         )
-        log_v, log_1mv = jnp.log(v), jnp.log1p(-v)
-        log_p, log_q = jax.nn.log_sigmoid(logits), jax.nn.log_sigmoid(-logits)
-        log_u_one = jnp.logaddexp(log_q, log_v + log_p)
-        log_1mu_one = log_p + log_1mv
-        log_u_zero = log_v + log_q
-        log_1mu_zero = jnp.logaddexp(log_p, log_1mv + log_q)
         one = hard > 0.5
-        log_u = jnp.where(one, log_u_one, log_u_zero)
-        log_1mu = jnp.where(one, log_1mu_one, log_1mu_zero)
-        return logits + (log_u - log_1mu)
+        # b = 0 reads (log p, q); b = 1 reads (log q, p) and flips the sign
+        log_own = jnp.where(one, jax.nn.log_sigmoid(-logits), jax.nn.log_sigmoid(logits))
+        other = jnp.where(one, jax.nn.sigmoid(logits), jax.nn.sigmoid(-logits))
+        magnitude = jnp.log(v) + log_own - jnp.log1p(-v * other)
+        return jnp.where(one, -magnitude, magnitude)
 
     def log_prob(self, value: jax.Array) -> jax.Array:
         logits = self._logits_like(value)
