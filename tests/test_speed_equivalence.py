@@ -131,3 +131,26 @@ def test_gumbel_rao_conditional_draws_differ_per_draw(family):
     noise = conditional_noise(dist, KEY, repeated)
     assert bool(jnp.all(dist.transform(noise) == repeated))  # each draw agrees with hard
     assert not bool(jnp.any(jnp.all(noise[:1] == noise[1:], axis=tuple(range(1, noise.ndim)))))
+
+
+@pytest.mark.parametrize("family", ["Categorical", "OneHotCategorical"])
+def test_categorical_one_reduction_poison_marks_the_rows_the_constraint_rejects(family):
+    from reparax.distributions._base import Distribution
+
+    rows = jnp.array(
+        [
+            [0.0, 1.0, 2.0],
+            [jnp.inf, 0.0, 1.0],  # +inf: invalid
+            [-jnp.inf, -jnp.inf, -jnp.inf],  # no class with probability > 0: invalid
+            [jnp.nan, 0.0, 1.0],  # NaN: invalid
+            [-jnp.inf, 2.0, 0.0],  # a class of probability 0: valid
+            [-1e30, 3e38, 0.0],  # extreme but finite: valid
+        ]
+    )
+    cls = getattr(rx, family)
+    fast = jax.jit(lambda x: cls(x).checked(report=False).logits)(rows)
+    generic = jax.jit(lambda x: Distribution.checked(cls(x), report=False).logits)(rows)
+    np.testing.assert_array_equal(fast, generic)  # NaN in exactly the same places
+    assert np.isnan(np.asarray(fast)).any(-1).tolist() == [False, True, True, True, False, False]
+    grad = jax.grad(lambda x: jnp.sum(cls(x).checked(report=False).probs()[0]))(rows)
+    assert bool(jnp.all(jnp.isnan(grad[1:4]))) and bool(jnp.all(jnp.isfinite(grad[0])))
