@@ -49,6 +49,22 @@ class CategoricalBase(FiniteDistribution):
     def num_classes(self) -> int:
         return int(jnp.shape(self.logits)[-1])
 
+    def checked(self, *, report: bool = True) -> Any:
+        """As :meth:`Distribution.checked`, with ``report=False`` (the estimators' call) in one
+        row reduction: r = max over the row with +inf read as NaN, and r − r is 0 exactly
+        for a valid row and NaN for one holding NaN or +inf or only −inf entries (the
+        ``categorical_logits`` constraint), added to the row under ``stop_gradient``.
+
+        The generic form's two row reductions and per-element select were fused by XLA into
+        every loop that reads the logits: 9–15% of a 20×10 categorical gradient (ARM,
+        straight-through); the added row term costs one subtraction and one addition there.
+        """
+        if report or not jnp.issubdtype(jnp.result_type(self.logits), jnp.inexact):
+            return super().checked(report=report)
+        logits = jnp.asarray(self.logits)
+        top = jnp.max(jnp.where(logits == jnp.inf, jnp.nan, logits), axis=-1, keepdims=True)
+        return self.replace(logits=logits + jax.lax.stop_gradient(top - top))
+
     def _logits(self) -> jax.Array:
         return jnp.broadcast_to(self.logits, self.batch_shape + (self.num_classes,))
 

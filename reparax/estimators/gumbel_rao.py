@@ -63,8 +63,12 @@ def _gumbel_rao(
     def one(sample_key: jax.Array) -> jax.Array:
         noise = dist.noise(sample_key)  # the same noise as st_gumbel_softmax draws
         hard = jax.lax.stop_gradient(dist.transform(noise))
-        draws = jax.random.split(jax.random.fold_in(sample_key, 1), num_draws - 1)
-        extra = jax.vmap(lambda k: conditional_noise(dist, k, hard))(draws)
+        # The K − 1 conditional draws in one call, ``hard`` repeated along a leading axis:
+        # the families broadcast their logits to ``hard``'s shape, so every draw gets noise
+        # of its own. One key instead of K − 1 vmapped ones compiles in half the time
+        # (benchmarks/compile_time.py: 1.8× the hand-written step with the vmap).
+        repeated = jnp.broadcast_to(hard, (num_draws - 1,) + hard.shape)
+        extra = conditional_noise(dist, jax.random.fold_in(sample_key, 1), repeated)
         noises = jnp.concatenate([noise[None], extra])
         relaxed = jax.vmap(lambda g: dist.relaxed_transform(g, temperature))(noises)
         return bind_key(f, sample_key)(straight_through_value(hard, jnp.mean(relaxed, 0)))

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 
 from reparax._keyed import bind_key
 from reparax.capabilities import LocalReplacements
+from reparax.distributions._finite import other_classes
 from reparax.estimator import Estimator
 from reparax.estimators._sampling import attach_gradient, map_samples
 
@@ -57,7 +58,7 @@ def _indecater(
         cost = bind_key(f, sample_key)
         z = dist.sample(sample_key)
         value = cost(z)
-        others, before = _other_classes(dist, z)
+        others, before = other_classes(dist, z)
         f_rows = jax.vmap(jax.vmap(cost))(others)  # (D, K − 1)
         signal = jax.lax.stop_gradient(f_rows - value)
         probs = jnp.exp(dist.class_log_probs()).reshape(before.shape[0], -1)
@@ -65,32 +66,6 @@ def _indecater(
         return attach_gradient(value, jnp.sum(other_probs * signal))
 
     return jnp.mean(map_samples(one, key, num_samples, chunk_size))
-
-
-def _other_classes(dist: LocalReplacements, sample: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """``(rows, before)``: ``rows[d, j]`` is ``sample`` with element d set to the j-th of the
-    K − 1 classes other than its own, ``(D, K − 1, *sample)``, the rows of
-    ``local_replacements`` that differ from ``sample``; ``before[d, j]`` says whether that
-    class comes before the element's own (class j), or after it (class j + 1).
-
-    Built directly rather than by selecting from all K rows: the element's class is read by
-    comparing it with the K support values (D·K comparisons, not D·K·D), and only the
-    D·(K − 1) rows that are evaluated are formed. Selections between static slices, not
-    gathers (batched gathers were miscompiled by XLA CPU under vmap, see ``arm._swapped``).
-    """
-    support = dist.enumerate_support()  # (K, *event)
-    num_classes, event = support.shape[0], support.shape[1:]
-    flat = sample.reshape((-1,) + event)  # (D, *event)
-    num = flat.shape[0]
-    event_axes = tuple(range(2, 2 + len(event)))
-    same = jnp.all(flat[:, None] == support[None], axis=event_axes)  # (D, K)
-    current = jnp.argmax(same, axis=-1)
-    before = jnp.arange(num_classes - 1)[None, :] < current[:, None]  # (D, K − 1)
-    mask = before.reshape(before.shape + (1,) * len(event))
-    values = jnp.where(mask, support[None, :-1], support[None, 1:])  # (D, K − 1, *event)
-    eye = jnp.eye(num, dtype=bool).reshape((num, 1, num) + (1,) * len(event))
-    rows = jnp.where(eye, values[:, :, None], flat[None, None])  # (D, K − 1, D, *event)
-    return rows.reshape((num, num_classes - 1) + sample.shape), before
 
 
 indecater = Estimator(

@@ -43,8 +43,11 @@ def _measure_valued(
     estimated with one draw from each. For Normal(μ, σ): μ has c = 1/(σ√(2π)) and
     p± = μ ± σW with W ~ Weibull(2, √2); σ has c = 1/σ, p⁺ = μ + σM with M double-sided
     Maxwell and p⁻ = μ + σMU, U ~ U(0, 1). Costs 1 + 2P f-evaluations per sample, all
-    vectorized. ``f`` need not be differentiable. Parameters without a decomposition (the
-    ``scale_tril`` of a multivariate normal) get the score-function estimator instead.
+    vectorized; 1 + P where p⁻ is the distribution itself (Bernoulli: c = σ'(θ)(1 − 2b),
+    p⁺ = b with the bit flipped; a categorical's row for the sample's own class is the
+    sample, so only its D·(K − 1) other rows are evaluated). ``f`` need not be
+    differentiable. Parameters without a decomposition (the ``scale_tril`` of a
+    multivariate normal) get the score-function estimator instead.
     First derivatives only: a second derivative raises (the weak derivatives are attached
     as a fixed estimate, whose own derivative would be a silent 0).
 
@@ -116,7 +119,8 @@ measure_valued = Estimator(
     fn=_measure_valued,
     unbiased=True,
     differentiable_f=False,
-    evaluations="1 + 2P (P = parameter elements with a decomposition)",
+    evaluations="1 + 2P (P = parameter elements with a decomposition; 1 + P for Bernoulli, "
+    "1 + D·(K − 1) for categoricals, whose p⁻ is the sample itself)",
     requires=(WeakDifferentiable,),
     needs_fixed_support=True,
     count_evaluations=_count_evaluations,
