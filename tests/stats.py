@@ -31,6 +31,27 @@ POWER = 0.05
 ROUNDING = 1e-5
 
 
+#: XLA options for the statistical programs, which draw millions of samples. conftest.py
+#: compiles the suite at XLA's lowest backend optimization, since compilation dominates
+#: everything else; there threefry sampling runs about 4× slower, which these programs feel.
+EXECUTION_BOUND = {"xla_backend_optimization_level": 2}
+
+
+def jit_many(fn, **kwargs):
+    """``jax.jit`` for an execution-bound program (a vmap over thousands of estimates)."""
+    return jax.jit(fn, compiler_options=EXECUTION_BOUND, **kwargs)
+
+
+def estimator_samples(f, dist, key, *, method, num_estimates, num_samples=1, **options):
+    """``rx.diagnostics.estimator_samples`` (the same keys, so the same estimates), compiled
+    with :data:`EXECUTION_BOUND`."""
+
+    def one(k):
+        return rx.gradient_estimate(f, dist, k, method=method, num_samples=num_samples, **options)
+
+    return jit_many(jax.vmap(one))(jax.random.split(key, num_estimates))
+
+
 class NoPowerError(Exception):
     """An unbiasedness check that could not detect a bias of POWER·|exact| (or ``floor``).
 

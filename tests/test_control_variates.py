@@ -7,7 +7,13 @@ import optax
 import pytest
 
 import reparax as rx
-from tests.stats import assert_unbiased, assert_variance_lower, enumerate_exact
+from tests.stats import (
+    assert_unbiased,
+    assert_variance_lower,
+    enumerate_exact,
+    estimator_samples,
+    jit_many,
+)
 
 cv = rx.control_variates
 KEY = jax.random.key(41)
@@ -15,7 +21,7 @@ KEY = jax.random.key(41)
 
 def estimates(f, dist, num_estimates=1000, num_samples=1, **options):
     """One jit + vmap over keys; each estimate averages ``num_samples`` samples."""
-    return rx.diagnostics.estimator_samples(
+    return estimator_samples(
         f, dist, KEY, num_estimates=num_estimates, num_samples=num_samples, **options
     )
 
@@ -257,7 +263,7 @@ def test_training_the_control_variate_lowers_the_variance(method):
     def gradients(params):
         keys = jax.random.split(jax.random.key(8), 4000)
         one = lambda k: rx.variance_gradient(f, dist, k, method=method, cv_params=params)[0]  # noqa: E731
-        return jax.jit(jax.vmap(one))(keys).grad.logits
+        return jit_many(jax.vmap(one))(keys).grad.logits
 
     assert_variance_lower(gradients(trained), gradients(init))
 

@@ -11,7 +11,7 @@ import pytest
 
 import reparax as rx
 from reparax import _registry
-from tests.stats import assert_unbiased, enumerate_exact
+from tests.stats import assert_unbiased, enumerate_exact, estimator_samples, jit_many
 
 # The built-in estimators (their sample sizes are tuned here; the toy one of conftest.py is
 # covered by the contract suite).
@@ -133,7 +133,7 @@ def _cases():
 def test_unbiased_against_enumeration(method, problem):
     dist, f, _, floor = PROBLEMS[problem]
     exact_value, exact_grad = enumerate_exact(f, dist)
-    est = rx.diagnostics.estimator_samples(
+    est = estimator_samples(
         f,
         dist,
         jax.random.key(0),
@@ -194,7 +194,7 @@ def test_one_bit_toy(method):
         )
         return est.grad.logits[0]
 
-    grads = jax.jit(jax.vmap(jax.vmap(one, (None, None, 0)), (0, 0, None)))(
+    grads = jit_many(jax.vmap(jax.vmap(one, (None, None, 0)), (0, 0, None)))(
         logits, targets, keys
     )  # (6 problems, NUM_ESTIMATES estimates)
     assert_unbiased(grads.T, closed_form, label=method)

@@ -11,7 +11,7 @@ import pytest
 
 import reparax as rx
 from reparax.problems import GAUSSIAN_PROBLEMS as PROBLEMS
-from tests.stats import assert_unbiased
+from tests.stats import assert_unbiased, estimator_samples, jit_many
 
 METHODS = ["pathwise", "score_function", "rloo", "measure_valued"]
 LOC = jnp.array([1.0, -0.5, 0.3])
@@ -22,7 +22,7 @@ NUM_ESTIMATES = 1000
 def estimates(f, dist, method, num_samples, num_estimates=NUM_ESTIMATES, seed=0):
     """``num_estimates`` independent estimates, each averaging ``num_samples`` samples: one
     jit + vmap over keys."""
-    return rx.diagnostics.estimator_samples(
+    return estimator_samples(
         f,
         dist,
         jax.random.key(seed),
@@ -144,5 +144,5 @@ def test_cost_closing_over_its_parameter(method):
 
     keys = jax.random.split(jax.random.key(1), NUM_ESTIMATES)
     target = jnp.array([0.2, 0.1, -0.4])
-    grads = jax.jit(jax.vmap(jax.grad(loss), in_axes=(None, 0)))(target, keys)
+    grads = jit_many(jax.vmap(jax.grad(loss), in_axes=(None, 0)))(target, keys)
     assert_unbiased(grads, -2.0 * (LOC - target), label=method)

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import pytest
 
 import reparax as rx
-from tests.stats import assert_unbiased, assert_variance
+from tests.stats import assert_unbiased, assert_variance, jit_many
 
 MU, SIGMA, K = 0.7, 1.3, 2.0
 
@@ -13,7 +13,7 @@ MU, SIGMA, K = 0.7, 1.3, 2.0
 def per_sample(method, f, dist, num=20000, seed=0):
     keys = jax.random.split(jax.random.key(seed), num)
     one = lambda key: rx.gradient_estimate(f, dist, key, method=method, num_samples=1)  # noqa: E731
-    return jax.jit(jax.vmap(one))(keys)
+    return jit_many(jax.vmap(one))(keys)
 
 
 def test_pathwise_variance_square():
@@ -53,5 +53,5 @@ def test_hessian_is_unbiased(method, num_samples):
         )
 
     keys = jax.random.split(jax.random.key(1), 1000)  # power: 5 stderr < 5% at every entry
-    hessians = jax.jit(jax.vmap(jax.hessian(objective), in_axes=(None, 0)))(params, keys)
+    hessians = jit_many(jax.vmap(jax.hessian(objective), in_axes=(None, 0)))(params, keys)
     assert_unbiased(hessians, jax.hessian(exact)(params), label=method)

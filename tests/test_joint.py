@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import reparax as rx
-from tests.stats import assert_unbiased, assert_variance_lower
+from tests.stats import assert_unbiased, assert_variance_lower, jit_many
 
 THETA = {
     "mu": jnp.array(0.3),
@@ -91,7 +91,7 @@ def _gradients(methods, num_estimates, num_samples, key=0):
             total_cost, make_joint(theta), k, method=methods, num_samples=num_samples
         )
 
-    run = jax.jit(jax.vmap(jax.grad(loss), in_axes=(None, 0)))
+    run = jit_many(jax.vmap(jax.grad(loss), in_axes=(None, 0)))
     return run(THETA, jax.random.split(jax.random.key(key), num_estimates))
 
 
@@ -140,7 +140,7 @@ def test_rao_blackwellized_costs_are_unbiased_and_cut_the_variance():
 
     def grads(f):
         loss = lambda th, k: rx.expectation(f, make_joint(th), k, method=methods, num_samples=128)  # noqa: E731
-        return jax.jit(jax.vmap(jax.grad(loss), in_axes=(None, 0)))(THETA, keys)
+        return jit_many(jax.vmap(jax.grad(loss), in_axes=(None, 0)))(THETA, keys)
 
     named, summed = grads(rb_costs), grads(lambda s: sum(rb_costs(s).values()))
     assert_unbiased(named["a"], exact["a"], label="named costs: b.a")
@@ -171,7 +171,7 @@ def test_second_derivatives_through_the_dice_path():
         return rx.expectation(total_cost, joint, k, method=methods, num_samples=1024)
 
     point = jnp.array([THETA["mu"], THETA["a"]])
-    hessians = jax.jit(jax.vmap(jax.hessian(estimate), in_axes=(None, 0)))(
+    hessians = jit_many(jax.vmap(jax.hessian(estimate), in_axes=(None, 0)))(
         point, jax.random.split(jax.random.key(5), 2000)
     )
     assert_unbiased(hessians, jax.hessian(exact)(point), label="Hessian (mu, a)")

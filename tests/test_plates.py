@@ -56,9 +56,11 @@ def test_plates_equal_a_vmap_over_data_points(method):
     dist = rx.Bernoulli(logits=LOGITS)
     key = jax.random.key(7)
     num_samples = max(2, method.min_samples)
-    plated = rx.gradient_estimate(
-        batch_cost, dist, key, method=method, num_samples=num_samples, plates=1
-    )
+    plated = jax.jit(
+        lambda dist, key: rx.gradient_estimate(
+            batch_cost, dist, key, method=method, num_samples=num_samples, plates=1
+        )
+    )(dist, key)
 
     def one_datum(logits, target, datum_key):
         return rx.gradient_estimate(
@@ -69,7 +71,7 @@ def test_plates_equal_a_vmap_over_data_points(method):
             num_samples=num_samples,
         )
 
-    per_datum = jax.vmap(one_datum)(LOGITS, TARGET, jax.random.split(key, B))
+    per_datum = jax.jit(jax.vmap(one_datum))(LOGITS, TARGET, jax.random.split(key, B))
     np.testing.assert_allclose(plated.value, jnp.sum(per_datum.value), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(plated.grad.logits, per_datum.grad.logits, rtol=1e-4, atol=1e-5)
 

@@ -233,7 +233,8 @@ def test_gumbel_softmax_hard_value_is_f_at_the_hard_sample(family):
     relaxed = jax.vmap(
         lambda k: rx.expectation(f, dist, k, method="gumbel_softmax", temperature=0.5)
     )(keys)
-    np.testing.assert_array_equal(jax.jit(jax.vmap(value))(keys), hard)
+    # jit may reassociate f's sum (1 ulp at XLA's default optimization): equal to rounding.
+    np.testing.assert_allclose(jax.jit(jax.vmap(value))(keys), hard, rtol=1e-6)
     assert not np.allclose(relaxed, hard)  # the default still reports the relaxed objective
 
 
