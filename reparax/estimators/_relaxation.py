@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from reparax._checks import positive_or_nan
 from reparax.capabilities import ConditionalNoise
 from reparax.estimators._sampling import finite_or_zero
 
@@ -20,8 +21,13 @@ GUMBEL_SOFTMAX_REFERENCES = (
 )
 
 
-def check_temperature(temperature: Any, method: str, name: str = "temperature") -> None:
-    """A temperature must be a positive real (an array is fine, and may be traced)."""
+def check_temperature(temperature: Any, method: str, name: str = "temperature") -> Any:
+    """A temperature must be a positive real (an array is fine, and may be traced).
+
+    Returns the temperature to use: a concrete one as it is (checked here: ≤ 0 or not finite
+    raises), a traced one through ``positive_or_nan``, so that a traced τ ≤ 0, which no
+    check can read at trace time, gives a NaN value and gradient instead of a silently
+    finite, wrong one."""
     if isinstance(temperature, (str, bytes, bool)) or temperature is None:
         raise TypeError(
             f"method={method!r}: `{name}` must be a positive float, got {temperature!r}."
@@ -42,6 +48,7 @@ def check_temperature(temperature: Any, method: str, name: str = "temperature") 
             raise ValueError(
                 f"method={method!r}: `{name}` must be > 0 and finite, got {temperature!r}."
             )
+    return positive_or_nan(temperature)
 
 
 #: What a relaxation may report as its value (``value=`` option): the relaxed objective or f

@@ -57,7 +57,7 @@ def _gumbel_rao(
     References:
       Paulus, Maddison & Krause (2021), https://arxiv.org/abs/2010.04838.
     """
-    check_temperature(temperature, "gumbel_rao")
+    temperature = check_temperature(temperature, "gumbel_rao")  # traced τ ≤ 0: NaN
     check_count("num_draws", num_draws)
 
     def one(sample_key: jax.Array) -> jax.Array:

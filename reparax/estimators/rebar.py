@@ -71,7 +71,7 @@ def _rebar(
     References:
       Tucker et al. (2017), https://arxiv.org/abs/1703.07370.
     """
-    check_temperature(temperature, "rebar")
+    temperature = check_temperature(temperature, "rebar")  # traced τ ≤ 0: NaN
     check_eta(eta, "rebar")
     reference = jax.lax.stop_gradient(f(jax.lax.stop_gradient(dist.mean())))
 

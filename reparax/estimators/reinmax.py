@@ -57,7 +57,7 @@ def _reinmax(
     References:
       Liu et al. (2023), https://arxiv.org/abs/2304.08612.
     """
-    check_temperature(temperature, "reinmax")
+    temperature = check_temperature(temperature, "reinmax")  # traced τ ≤ 0: NaN
 
     def one(sample_key: jax.Array) -> jax.Array:
         hard = dist.to_one_hot(dist.sample(sample_key))
