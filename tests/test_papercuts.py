@@ -11,9 +11,11 @@ import pytest
 
 import reparax as rx
 from reparax import _registry
+from reparax.distributions import _without_replacement as wor
 from tests.stats import assert_unbiased
 
 KEY = jax.random.key(0)
+SET_METHODS = ("unordered_set", "sum_and_sample")
 
 
 # -- 1. DerivativeOrderError names alternatives right for the objective and the family ------
@@ -249,6 +251,63 @@ def test_set_estimators_with_zero_probability_classes_are_unbiased_below_m(metho
     assert_unbiased(est.grad.logits[:, POSITIVE], exact.grad.logits[POSITIVE], label="grad")
     np.testing.assert_array_equal(est.grad.logits[:, jnp.array([1, 3])], 0.0)
     assert_unbiased(est.value[:, None], exact.value, label="value")
+
+
+# -- 6b. a finite log-probability far below the others is not probability 0 ----------------
+
+#: Classes 1 and 2 have finite log-probabilities under −1000 (the old floor); 3, 4 are masked.
+FAR = jnp.array([0.0, -999.0, -1001.0, -jnp.inf, -jnp.inf])
+
+
+def test_a_finite_class_far_below_the_others_is_drawn_before_a_masked_one():
+    """Review finding: log-probabilities floored at −1000 made finite classes below it
+    alike with the masked ones, so masked classes were drawn while a positive one was left,
+    and the set and inclusion probabilities of the finite ones were wrong."""
+    cold = rx.Categorical(jnp.array([10.0, 0.0, -jnp.inf, -jnp.inf]) / 0.008)
+    keys = jax.random.split(jax.random.key(5), 2000)
+    sets = jax.jit(jax.vmap(lambda key: cold.sample_without_replacement(key, 2)))(keys)
+    np.testing.assert_array_equal(jnp.sort(sets, axis=-1), np.broadcast_to([0, 1], (2000, 2)))
+    np.testing.assert_array_equal(cold.inclusion_probabilities(2), [1.0, 1.0, 0.0, 0.0])
+    # The second draw is class 1 or 2 with odds e^2 : 1; the masked ones fill a set of 4.
+    dist = rx.Categorical(FAR)
+    second = jax.nn.sigmoid(2.0)
+    np.testing.assert_allclose(
+        dist.inclusion_probabilities(2), [1.0, second, 1.0 - second, 0.0, 0.0], rtol=1e-5
+    )
+    np.testing.assert_allclose(dist.inclusion_probabilities(4), [1, 1, 1, 0.5, 0.5], rtol=1e-5)
+    jacobian = jax.jacrev(lambda logits: rx.Categorical(logits).inclusion_probabilities(4))
+    assert bool(jnp.all(jnp.isfinite(jacobian(FAR))))
+    # p({1, 2}) = p1 p2 (1/(1 − p1) + 1/(1 − p2)) = 2 e^{−2000} up to e^{−999} relative.
+    set_log_prob = jax.jit(jax.vmap(wor.set_log_prob, (None, 0)))
+    sets = jnp.array([[0, 1], [0, 2], [1, 2], [0, 3], [3, 4]])
+    expected = [np.log(second), np.log(1.0 - second), np.log(2.0) - 2000.0, -np.inf, -np.inf]
+    np.testing.assert_allclose(set_log_prob(FAR, sets), expected, rtol=1e-6)
+
+
+def test_set_estimators_draw_no_masked_class_while_a_finite_one_is_left():
+    """k = 3 = m with one positive class at −1100: the set is the three positive classes
+    (never a masked one, where f is NaN here), so both estimators are exact."""
+    logits = jnp.array([0.3, -0.2, -1100.0, -jnp.inf, -jnp.inf])
+    costs = jnp.array([2.0, -1.0, 3.0, jnp.nan, jnp.nan])
+    f = lambda z: costs[z]  # noqa: E731
+    exact = rx.gradient_estimate(f, rx.Categorical(logits[:3]), KEY, method="exact")
+    keys = jax.random.split(KEY, 4)
+
+    @jax.jit
+    def estimates(keys: jax.Array) -> dict[str, rx.Estimate]:
+        def run(key: jax.Array, method: str) -> rx.Estimate:
+            return rx.gradient_estimate(
+                f, rx.Categorical(logits), key, method=method, num_samples=3
+            )
+
+        return {m: jax.vmap(lambda key, m=m: run(key, m))(keys) for m in SET_METHODS}
+
+    for method, est in estimates(keys).items():
+        np.testing.assert_allclose(est.value, np.full(4, exact.value), rtol=1e-6, err_msg=method)
+        expected = np.concatenate([exact.grad.logits, [0.0, 0.0]])
+        np.testing.assert_allclose(
+            est.grad.logits, np.broadcast_to(expected, (4, 5)), atol=1e-6, err_msg=method
+        )
 
 
 # -- 7. f-evaluations that depend on the options -------------------------------------------
