@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import reparax as rx
-from reparax import _registry
+from reparax import _registry, constraints
 from reparax.distributions import _without_replacement as wor
 from tests.stats import assert_unbiased
 
@@ -308,6 +308,53 @@ def test_set_estimators_draw_no_masked_class_while_a_finite_one_is_left():
         np.testing.assert_allclose(
             est.grad.logits, np.broadcast_to(expected, (4, 5)), atol=1e-6, err_msg=method
         )
+
+
+# -- 6c. a subclass's own parameters are checked on the estimators' fast path --------------
+
+
+@rx.distribution
+class ScaledBernoulli(rx.Bernoulli):
+    """A user's subclass adding a parameter the Bernoulli fast check does not know."""
+
+    scale: jax.Array = rx.param(constraints.positive)
+
+    def __init__(self, logits: jax.Array, scale: jax.Array) -> None:
+        object.__setattr__(self, "logits", logits)
+        object.__setattr__(self, "scale", scale)
+        self._initialize()
+
+
+@rx.distribution
+class TemperedCategorical(rx.Categorical):
+    """The same for the categorical fast check (logits only)."""
+
+    temperature: jax.Array = rx.param(constraints.positive)
+
+    def __init__(self, logits: jax.Array, temperature: jax.Array) -> None:
+        object.__setattr__(self, "logits", logits)
+        object.__setattr__(self, "temperature", temperature)
+        self._initialize()
+
+
+def test_checked_poisons_a_subclass_parameter_without_reporting():
+    """Review finding: Bernoulli.checked(report=False) returned the distribution itself and
+    CategoricalBase's checked only looked at the logits, so a subclass's traced invalid
+    parameter stayed finite."""
+
+    @jax.jit
+    def extra(value: jax.Array) -> tuple[jax.Array, ...]:
+        bits = ScaledBernoulli(jnp.zeros(2), value).checked(report=False)
+        classes = TemperedCategorical(jnp.zeros(3), value).checked(report=False)
+        return bits.scale, bits.logits, classes.temperature, classes.logits
+
+    scale, bit_logits, temperature, class_logits = extra(jnp.float32(-1.0))
+    assert np.isnan(scale) and np.isnan(temperature)
+    np.testing.assert_array_equal(bit_logits, 0.0)  # valid parameters stay as they are
+    np.testing.assert_array_equal(class_logits, 0.0)
+    valid = extra(jnp.float32(2.0))
+    np.testing.assert_array_equal(valid[0], 2.0)
+    np.testing.assert_array_equal(valid[2], 2.0)
 
 
 # -- 7. f-evaluations that depend on the options -------------------------------------------
