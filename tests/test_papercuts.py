@@ -357,6 +357,51 @@ def test_checked_poisons_a_subclass_parameter_without_reporting():
     np.testing.assert_array_equal(valid[2], 2.0)
 
 
+# -- 6d. a NaN parameter makes every discrete estimate NaN ----------------------------------
+
+#: Logits with a NaN (refused when concrete, so passed traced), per family.
+NAN_LOGITS = {
+    rx.Bernoulli: jnp.array([0.0, jnp.nan, 1.0]),
+    rx.OneHotCategorical: jnp.array([[0.0, 1.0, 2.0], [0.0, jnp.nan, 1.0]]),
+}
+#: The one-hot methods the review found finite (the rest: the slow tier, for CI time).
+PROBED = ["measure_valued", "arm", "disarm"]
+
+
+@pytest.mark.parametrize(
+    ("family", "methods"),
+    [
+        (rx.Bernoulli, None),
+        (rx.OneHotCategorical, PROBED),
+        pytest.param(rx.OneHotCategorical, None, marks=pytest.mark.slow),
+    ],
+    ids=["Bernoulli", "OneHotCategorical-probed", "OneHotCategorical"],
+)
+def test_a_nan_parameter_makes_every_discrete_estimate_nan(family, methods):
+    """Review finding: linear_probe zeroed the derivative of a non-finite parameter, so ARM,
+    DisARM and measure-valued estimates at a NaN logit came out finite (value or gradient):
+    the poisoning of an invalid parameter was undone. Every method (``None``), one
+    compilation."""
+    logits = NAN_LOGITS[family]
+    methods = methods or rx.supported_methods(family(jnp.zeros(logits.shape)))
+    f = lambda z: jnp.sum((z - 0.3) ** 2)  # noqa: E731
+
+    @jax.jit
+    def estimates(logits: jax.Array) -> dict[str, tuple[jax.Array, jax.Array]]:
+        def one(method: str) -> tuple[jax.Array, jax.Array]:
+            def run(logits: jax.Array) -> jax.Array:
+                dist = family(logits)
+                return rx.expectation(f, dist, KEY, method=method, num_samples=4)
+
+            return jax.value_and_grad(run)(logits)
+
+        return {m: one(m) for m in methods}
+
+    for method, (value, grad) in estimates(logits).items():
+        assert np.isnan(value), method
+        assert np.isnan(grad).any(), method
+
+
 # -- 7. f-evaluations that depend on the options -------------------------------------------
 
 
