@@ -439,6 +439,17 @@ def test_f_evaluations_reads_the_options():
     assert count("disarm", dist, 3) == 6
 
 
+def test_f_evaluations_of_relax_count_the_default_surrogate():
+    """Review finding: relax counted 1 evaluation per sample, but its default surrogate is
+    REBAR's control variate plus a network, and calls f at each of its 4 evaluations (z, z̃
+    and both without θ-gradient), as REBAR does; a custom surrogate leaves f(b) alone."""
+    dist = rx.Bernoulli(jnp.zeros(3))
+    count = rx.diagnostics.f_evaluations
+    assert count("relax", dist, 4) == count("rebar", dist, 4) == 20
+    custom = lambda params, z: jnp.sum(params * jax.nn.sigmoid(z))  # noqa: E731
+    assert count("relax", dist, 4, surrogate=custom, cv_params=jnp.ones(3)) == 4
+
+
 # -- 8. exact enumerates once, whatever num_samples -----------------------------------------
 
 
