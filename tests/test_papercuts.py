@@ -74,6 +74,47 @@ def test_order_error_for_an_expectation_names_methods_supporting_the_family():
     assert _named(message) == expected | {"disarm"}
 
 
+def test_order_error_with_the_optimal_coefficient_advises_a_numeric_one():
+    """Review finding: with cv_coefficient='optimal' the error suggested 'score_function',
+    the method in use; the limit is the coefficient's, so the advice is about it."""
+
+    def objective(loc: jax.Array) -> jax.Array:
+        f = lambda z: jnp.sum(z**2)  # noqa: E731
+        return rx.expectation(
+            f,
+            rx.Normal(loc, jnp.ones(2)),
+            KEY,
+            method="score_function",
+            num_samples=4,
+            control_variate=rx.control_variates.delta_method(f),
+            cv_coefficient="optimal",
+        )
+
+    message = _order_error(lambda: jax.jit(jax.hessian(objective))(jnp.zeros(2)))
+    assert "use a numeric cv_coefficient (or none)" in message
+    assert _named(message) == {"score_function"}  # the method in use, named once as such
+    assert message.startswith("method='score_function' with cv_coefficient='optimal'")
+
+
+def test_order_error_at_a_joint_site_names_the_site_and_what_a_site_accepts():
+    """Review finding: inside an rx.Joint the error named no site and suggested
+    sum_and_sample, which a site refuses."""
+
+    def objective(theta: jax.Array) -> jax.Array:
+        joint = rx.Joint({"z": rx.Normal(theta, 0.8), "b": lambda z: rx.Bernoulli(1.5 * z)})
+        return rx.expectation(
+            lambda s: (s["z"] - 0.5) ** 2 + s["b"] * s["z"],
+            joint,
+            KEY,
+            method={"z": "pathwise", "b": "disarm"},
+            num_samples=4,
+        )
+
+    message = _order_error(lambda: jax.jit(jax.hessian(objective))(0.3))
+    assert message.startswith("site 'b': method='disarm'")
+    assert _named(message) == {"disarm", "score_function", "rloo", "exact"}
+
+
 # -- 2. auto_num_samples validates its input ------------------------------------------------
 
 
