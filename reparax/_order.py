@@ -25,11 +25,16 @@ class DerivativeOrderError(ValueError):
     """A derivative of an order the estimator cannot give without bias was requested."""
 
 
-def alternatives(order: int, objective: str = "expectation", dist: Any = None) -> list[str]:
+def alternatives(
+    order: int, objective: str = "expectation", dist: Any = None, *, at_site: bool = False
+) -> list[str]:
     """The registered unbiased methods with ``objective`` whose derivatives of ``order``
     are unbiased (``max_order`` ``None`` or at least ``order``), among those that support
-    ``dist`` when it is given."""
-    # Imported here: the registry imports every estimator module, which imports this one.
+    ``dist`` when it is given, and with ``at_site`` among those an ``rx.Joint`` site
+    accepts (not the set estimators, nor those needing several samples together)."""
+    # Imported here: the registry imports every estimator module, which imports this one,
+    # and the program module imports the estimator module.
+    from reparax._program import accepted_at_a_site
     from reparax._registry import estimators
 
     return [
@@ -39,23 +44,36 @@ def alternatives(order: int, objective: str = "expectation", dist: Any = None) -
         and e.unbiased
         and (e.max_order is None or e.max_order >= order)
         and (dist is None or e.supports(dist))
+        and (not at_site or accepted_at_a_site(e))
     ]
 
 
-def _message(name: str, order: int, objective: str, dist: Any) -> str:
+def _message(
+    name: str, order: int, objective: str, dist: Any, site: str | None, optimal_cv: bool
+) -> str:
     wanted = order + 1
-    names = alternatives(wanted, objective, dist)
     entry = _ENTRY_POINTS.get(objective, f"objective {objective!r}")
     family = "" if dist is None else f" for {type(dist).__name__}"
-    if names:
-        listed = ", ".join(repr(n) for n in names)
-        advice = f"Methods of {entry} that give order {wanted} without bias{family}: {listed}."
+    where = "" if site is None else f"site {site!r}: "
+    method = f"method={name!r}" + (" with cv_coefficient='optimal'" if optimal_cv else "")
+    if optimal_cv:  # the method itself gives the order: only the coefficient limits it
+        advice = (
+            "The 'optimal' coefficient is estimated from the same samples and held fixed: "
+            f"use a numeric cv_coefficient (or none) for order {wanted}."
+        )
     else:
-        advice = f"No method of {entry} gives order {wanted} without bias{family}."
-    if dist is None:
-        advice += " (rx.supported_methods(dist) lists those your distribution supports.)"
+        names = alternatives(wanted, objective, dist, at_site=site is not None)
+        scope = f"Methods of {entry}" if site is None else "Methods for this site"
+        if names:
+            listed = ", ".join(repr(n) for n in names)
+            advice = f"{scope} that give order {wanted} without bias{family}: {listed}."
+        else:
+            advice = f"No method of {entry} gives order {wanted} without bias{family}"
+            advice += "." if site is None else " at a site."
+        if dist is None:
+            advice += " (rx.supported_methods(dist) lists those your distribution supports.)"
     return (
-        f"method={name!r} gives derivatives up to order {order} only; order {wanted} was "
+        f"{where}{method} gives derivatives up to order {order} only; order {wanted} was "
         f"requested (e.g. jax.hessian). {advice}"
     )
 
@@ -99,17 +117,21 @@ def limit_order(
     *,
     objective: str = "expectation",
     dist: Any = None,
+    site: str | None = None,
+    optimal_cv: bool = False,
 ) -> jax.Array:
     """``surrogate`` unchanged in value and in its first ``max_order`` derivatives; the next
     derivative raises. ``max_order=None`` leaves it alone.
 
-    ``objective`` (``Estimator.objective``) and ``dist`` (the distribution the surrogate
-    estimates with, optional) select the alternatives the error names; they are read only
-    when the error is raised."""
+    The rest selects what the error says, read only when it is raised: ``objective``
+    (``Estimator.objective``) and ``dist`` (the distribution the surrogate estimates with,
+    optional) the alternatives it names; ``site``, the ``rx.Joint`` site estimated (then
+    only methods a site accepts are named); ``optimal_cv``, that the limit comes from
+    ``cv_coefficient='optimal'`` alone (then a numeric coefficient is the advice)."""
     if max_order is None:
         return surrogate
 
     def describe() -> str:
-        return _message(name, max_order, objective, dist)
+        return _message(name, max_order, objective, dist, site, optimal_cv)
 
     return _limit(name, max_order, max_order, describe)(surrogate)

@@ -76,6 +76,11 @@ def _why_not_at_a_site(estimator: Estimator) -> str | None:
     return None
 
 
+def accepted_at_a_site(estimator: Estimator) -> bool:
+    """Whether ``estimator`` can estimate a site of an ``rx.Joint``."""
+    return _why_not_at_a_site(estimator) is None
+
+
 def _site_alternatives(dist: Any) -> str:
     """The methods that support ``dist`` and work at a site."""
     from reparax._registry import methods
@@ -374,7 +379,7 @@ def surrogate(
                 return run(index + 1, {**values, site.name: z}, log_probs, slot)
 
             return site.estimator.surrogate(
-                continuation, dist, site_key, num_samples=1, **site.options
+                continuation, dist, site_key, num_samples=1, site=site.name, **site.options
             )
 
         return jax.vmap(lambda slot: run(0, {}, {}, slot))(jnp.arange(num_slots))

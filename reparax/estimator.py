@@ -230,10 +230,12 @@ class Estimator:
         plates: int = 0,
         guard_order: bool = True,
         sample_sharding: Any = None,
+        site: str | None = None,
         **options: Any,
     ) -> jax.Array:
         """The traced part (no validation): invalid traced parameters become NaN, control
-        variates apply, and derivative orders beyond ``max_order`` raise.
+        variates apply, and derivative orders beyond ``max_order`` raise (``site``: the
+        ``rx.Joint`` site estimated, named by that error).
 
         ``guard_order=False`` lifts that last guard for callers that take a mixed derivative
         the estimator does give exactly: ``rx.variance_gradient`` differentiates the gradient
@@ -257,7 +259,7 @@ class Estimator:
         def single(f: Callable, dist: Any, key: jax.Array) -> jax.Array:
             with _sharding.scope(sample_sharding):  # read by map_samples while tracing
                 return self._single(
-                    f, dist, key, num_samples, chunk_size, guard_order, dict(options)
+                    f, dist, key, num_samples, chunk_size, guard_order, dict(options), site
                 )
 
         if plates:
@@ -273,6 +275,7 @@ class Estimator:
         chunk_size: int | None,
         guard_order: bool,
         options: dict[str, Any],
+        site: str | None,
     ) -> jax.Array:
         """One site's surrogate: control variates applied, derivative orders guarded."""
         control_variate = options.pop("control_variate", None)
@@ -285,6 +288,7 @@ class Estimator:
                 self.name,
                 objective=self.objective,
                 dist=dist,
+                site=site,
             )
         out = apply_control_variate(
             self.fn,
@@ -299,9 +303,16 @@ class Estimator:
             name=self.name,
         )
         optimal = isinstance(coefficient, str)  # "optimal": first-order by construction
-        name = f"{self.name} with cv_coefficient='optimal'" if optimal else self.name
         max_order = 1 if optimal else self.max_order
-        return limit_order(out, max_order, name, objective=self.objective, dist=dist)
+        return limit_order(
+            out,
+            max_order,
+            self.name,
+            objective=self.objective,
+            dist=dist,
+            site=site,
+            optimal_cv=optimal and max_order != self.max_order,  # else the method's own limit
+        )
 
     def __call__(
         self,

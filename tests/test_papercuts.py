@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 
 import reparax as rx
-from reparax import _registry
+from reparax import _registry, constraints
+from reparax.distributions import _without_replacement as wor
 from tests.stats import assert_unbiased
 
 KEY = jax.random.key(0)
+SET_METHODS = ("unordered_set", "sum_and_sample")
 
 
 # -- 1. DerivativeOrderError names alternatives right for the objective and the family ------
@@ -70,6 +72,47 @@ def test_order_error_for_an_expectation_names_methods_supporting_the_family():
     }
     assert "pathwise" not in expected and {"exact", "rloo"} <= expected
     assert _named(message) == expected | {"disarm"}
+
+
+def test_order_error_with_the_optimal_coefficient_advises_a_numeric_one():
+    """Review finding: with cv_coefficient='optimal' the error suggested 'score_function',
+    the method in use; the limit is the coefficient's, so the advice is about it."""
+
+    def objective(loc: jax.Array) -> jax.Array:
+        f = lambda z: jnp.sum(z**2)  # noqa: E731
+        return rx.expectation(
+            f,
+            rx.Normal(loc, jnp.ones(2)),
+            KEY,
+            method="score_function",
+            num_samples=4,
+            control_variate=rx.control_variates.delta_method(f),
+            cv_coefficient="optimal",
+        )
+
+    message = _order_error(lambda: jax.jit(jax.hessian(objective))(jnp.zeros(2)))
+    assert "use a numeric cv_coefficient (or none)" in message
+    assert _named(message) == {"score_function"}  # the method in use, named once as such
+    assert message.startswith("method='score_function' with cv_coefficient='optimal'")
+
+
+def test_order_error_at_a_joint_site_names_the_site_and_what_a_site_accepts():
+    """Review finding: inside an rx.Joint the error named no site and suggested
+    sum_and_sample, which a site refuses."""
+
+    def objective(theta: jax.Array) -> jax.Array:
+        joint = rx.Joint({"z": rx.Normal(theta, 0.8), "b": lambda z: rx.Bernoulli(1.5 * z)})
+        return rx.expectation(
+            lambda s: (s["z"] - 0.5) ** 2 + s["b"] * s["z"],
+            joint,
+            KEY,
+            method={"z": "pathwise", "b": "disarm"},
+            num_samples=4,
+        )
+
+    message = _order_error(lambda: jax.jit(jax.hessian(objective))(0.3))
+    assert message.startswith("site 'b': method='disarm'")
+    assert _named(message) == {"disarm", "score_function", "rloo", "exact"}
 
 
 # -- 2. auto_num_samples validates its input ------------------------------------------------
@@ -251,6 +294,155 @@ def test_set_estimators_with_zero_probability_classes_are_unbiased_below_m(metho
     assert_unbiased(est.value[:, None], exact.value, label="value")
 
 
+# -- 6b. a finite log-probability far below the others is not probability 0 ----------------
+
+#: Classes 1 and 2 have finite log-probabilities under −1000 (the old floor); 3, 4 are masked.
+FAR = jnp.array([0.0, -999.0, -1001.0, -jnp.inf, -jnp.inf])
+
+
+def test_a_finite_class_far_below_the_others_is_drawn_before_a_masked_one():
+    """Review finding: log-probabilities floored at −1000 made finite classes below it
+    alike with the masked ones, so masked classes were drawn while a positive one was left,
+    and the set and inclusion probabilities of the finite ones were wrong."""
+    cold = rx.Categorical(jnp.array([10.0, 0.0, -jnp.inf, -jnp.inf]) / 0.008)
+    keys = jax.random.split(jax.random.key(5), 2000)
+    sets = jax.jit(jax.vmap(lambda key: cold.sample_without_replacement(key, 2)))(keys)
+    np.testing.assert_array_equal(jnp.sort(sets, axis=-1), np.broadcast_to([0, 1], (2000, 2)))
+    np.testing.assert_array_equal(cold.inclusion_probabilities(2), [1.0, 1.0, 0.0, 0.0])
+    # The second draw is class 1 or 2 with odds e^2 : 1; the masked ones fill a set of 4.
+    dist = rx.Categorical(FAR)
+    second = jax.nn.sigmoid(2.0)
+    np.testing.assert_allclose(
+        dist.inclusion_probabilities(2), [1.0, second, 1.0 - second, 0.0, 0.0], rtol=1e-5
+    )
+    np.testing.assert_allclose(dist.inclusion_probabilities(4), [1, 1, 1, 0.5, 0.5], rtol=1e-5)
+    jacobian = jax.jacrev(lambda logits: rx.Categorical(logits).inclusion_probabilities(4))
+    assert bool(jnp.all(jnp.isfinite(jacobian(FAR))))
+    # p({1, 2}) = p1 p2 (1/(1 − p1) + 1/(1 − p2)) = 2 e^{−2000} up to e^{−999} relative.
+    set_log_prob = jax.jit(jax.vmap(wor.set_log_prob, (None, 0)))
+    sets = jnp.array([[0, 1], [0, 2], [1, 2], [0, 3], [3, 4]])
+    expected = [np.log(second), np.log(1.0 - second), np.log(2.0) - 2000.0, -np.inf, -np.inf]
+    np.testing.assert_allclose(set_log_prob(FAR, sets), expected, rtol=1e-6)
+
+
+def test_set_estimators_draw_no_masked_class_while_a_finite_one_is_left():
+    """k = 3 = m with one positive class at −1100: the set is the three positive classes
+    (never a masked one, where f is NaN here), so both estimators are exact."""
+    logits = jnp.array([0.3, -0.2, -1100.0, -jnp.inf, -jnp.inf])
+    costs = jnp.array([2.0, -1.0, 3.0, jnp.nan, jnp.nan])
+    f = lambda z: costs[z]  # noqa: E731
+    exact = rx.gradient_estimate(f, rx.Categorical(logits[:3]), KEY, method="exact")
+    keys = jax.random.split(KEY, 4)
+
+    @jax.jit
+    def estimates(keys: jax.Array) -> dict[str, rx.Estimate]:
+        def run(key: jax.Array, method: str) -> rx.Estimate:
+            return rx.gradient_estimate(
+                f, rx.Categorical(logits), key, method=method, num_samples=3
+            )
+
+        return {m: jax.vmap(lambda key, m=m: run(key, m))(keys) for m in SET_METHODS}
+
+    for method, est in estimates(keys).items():
+        np.testing.assert_allclose(est.value, np.full(4, exact.value), rtol=1e-6, err_msg=method)
+        expected = np.concatenate([exact.grad.logits, [0.0, 0.0]])
+        np.testing.assert_allclose(
+            est.grad.logits, np.broadcast_to(expected, (4, 5)), atol=1e-6, err_msg=method
+        )
+
+
+# -- 6c. a subclass's own parameters are checked on the estimators' fast path --------------
+
+
+@rx.distribution
+class ScaledBernoulli(rx.Bernoulli):
+    """A user's subclass adding a parameter the Bernoulli fast check does not know."""
+
+    scale: jax.Array = rx.param(constraints.positive)
+
+    def __init__(self, logits: jax.Array, scale: jax.Array) -> None:
+        object.__setattr__(self, "logits", logits)
+        object.__setattr__(self, "scale", scale)
+        self._initialize()
+
+
+@rx.distribution
+class TemperedCategorical(rx.Categorical):
+    """The same for the categorical fast check (logits only)."""
+
+    temperature: jax.Array = rx.param(constraints.positive)
+
+    def __init__(self, logits: jax.Array, temperature: jax.Array) -> None:
+        object.__setattr__(self, "logits", logits)
+        object.__setattr__(self, "temperature", temperature)
+        self._initialize()
+
+
+def test_checked_poisons_a_subclass_parameter_without_reporting():
+    """Review finding: Bernoulli.checked(report=False) returned the distribution itself and
+    CategoricalBase's checked only looked at the logits, so a subclass's traced invalid
+    parameter stayed finite."""
+
+    @jax.jit
+    def extra(value: jax.Array) -> tuple[jax.Array, ...]:
+        bits = ScaledBernoulli(jnp.zeros(2), value).checked(report=False)
+        classes = TemperedCategorical(jnp.zeros(3), value).checked(report=False)
+        return bits.scale, bits.logits, classes.temperature, classes.logits
+
+    scale, bit_logits, temperature, class_logits = extra(jnp.float32(-1.0))
+    assert np.isnan(scale) and np.isnan(temperature)
+    np.testing.assert_array_equal(bit_logits, 0.0)  # valid parameters stay as they are
+    np.testing.assert_array_equal(class_logits, 0.0)
+    valid = extra(jnp.float32(2.0))
+    np.testing.assert_array_equal(valid[0], 2.0)
+    np.testing.assert_array_equal(valid[2], 2.0)
+
+
+# -- 6d. a NaN parameter makes every discrete estimate NaN ----------------------------------
+
+#: Logits with a NaN (refused when concrete, so passed traced), per family.
+NAN_LOGITS = {
+    rx.Bernoulli: jnp.array([0.0, jnp.nan, 1.0]),
+    rx.OneHotCategorical: jnp.array([[0.0, 1.0, 2.0], [0.0, jnp.nan, 1.0]]),
+}
+#: The one-hot methods the review found finite (the rest: the slow tier, for CI time).
+PROBED = ["measure_valued", "arm", "disarm"]
+
+
+@pytest.mark.parametrize(
+    ("family", "methods"),
+    [
+        (rx.Bernoulli, None),
+        (rx.OneHotCategorical, PROBED),
+        pytest.param(rx.OneHotCategorical, None, marks=pytest.mark.slow),
+    ],
+    ids=["Bernoulli", "OneHotCategorical-probed", "OneHotCategorical"],
+)
+def test_a_nan_parameter_makes_every_discrete_estimate_nan(family, methods):
+    """Review finding: linear_probe zeroed the derivative of a non-finite parameter, so ARM,
+    DisARM and measure-valued estimates at a NaN logit came out finite (value or gradient):
+    the poisoning of an invalid parameter was undone. Every method (``None``), one
+    compilation."""
+    logits = NAN_LOGITS[family]
+    methods = methods or rx.supported_methods(family(jnp.zeros(logits.shape)))
+    f = lambda z: jnp.sum((z - 0.3) ** 2)  # noqa: E731
+
+    @jax.jit
+    def estimates(logits: jax.Array) -> dict[str, tuple[jax.Array, jax.Array]]:
+        def one(method: str) -> tuple[jax.Array, jax.Array]:
+            def run(logits: jax.Array) -> jax.Array:
+                dist = family(logits)
+                return rx.expectation(f, dist, KEY, method=method, num_samples=4)
+
+            return jax.value_and_grad(run)(logits)
+
+        return {m: one(m) for m in methods}
+
+    for method, (value, grad) in estimates(logits).items():
+        assert np.isnan(value), method
+        assert np.isnan(grad).any(), method
+
+
 # -- 7. f-evaluations that depend on the options -------------------------------------------
 
 
@@ -286,6 +478,17 @@ def test_f_evaluations_reads_the_options():
     # A count of dist alone (existing estimators, users' own) still works, options or not.
     assert count(USER_ESTIMATOR, dist, 2, scale=2.0) == count(USER_ESTIMATOR, dist, 2) == 6
     assert count("disarm", dist, 3) == 6
+
+
+def test_f_evaluations_of_relax_count_the_default_surrogate():
+    """Review finding: relax counted 1 evaluation per sample, but its default surrogate is
+    REBAR's control variate plus a network, and calls f at each of its 4 evaluations (z, z̃
+    and both without θ-gradient), as REBAR does; a custom surrogate leaves f(b) alone."""
+    dist = rx.Bernoulli(jnp.zeros(3))
+    count = rx.diagnostics.f_evaluations
+    assert count("relax", dist, 4) == count("rebar", dist, 4) == 20
+    custom = lambda params, z: jnp.sum(params * jax.nn.sigmoid(z))  # noqa: E731
+    assert count("relax", dist, 4, surrogate=custom, cv_params=jnp.ones(3)) == 4
 
 
 # -- 8. exact enumerates once, whatever num_samples -----------------------------------------

@@ -9,9 +9,12 @@ import jax
 import jax.numpy as jnp
 
 from reparax import constraints
-from reparax.distributions._base import Shape
+from reparax.distributions._base import Parameter, Shape
 from reparax.distributions._finite import FiniteDistribution
 from reparax.distributions._probabilities import categorical_logits, logits_from
+
+#: What Categorical and OneHotCategorical declare: the parameters the fast check covers.
+_LOGITS_ONLY = (Parameter("logits", constraints.categorical_logits, 1, "float"),)
 
 
 class CategoricalBase(FiniteDistribution):
@@ -58,8 +61,18 @@ class CategoricalBase(FiniteDistribution):
         The generic form's two row reductions and per-element select were fused by XLA into
         every loop that reads the logits: 9–15% of a 20×10 categorical gradient (ARM,
         straight-through); the added row term costs one subtraction and one addition there.
+        A subclass that declares other parameters or relations gets the generic check, so
+        that its own parameters are poisoned too.
         """
-        if report or not jnp.issubdtype(jnp.result_type(self.logits), jnp.inexact):
+        family = type(self)
+        only_logits = (
+            family._declared == _LOGITS_ONLY and family._relations is CategoricalBase._relations
+        )
+        if (
+            report
+            or not only_logits
+            or not jnp.issubdtype(jnp.result_type(self.logits), jnp.inexact)
+        ):
             return super().checked(report=report)
         logits = jnp.asarray(self.logits)
         top = jnp.max(jnp.where(logits == jnp.inf, jnp.nan, logits), axis=-1, keepdims=True)

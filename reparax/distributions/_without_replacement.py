@@ -24,17 +24,20 @@ in a product of k of them) with k rounds of a vectorised update over the 2^k sub
 O(k² 2^k) work per set: the exact probabilities, accurate to float32 rounding, for the set
 sizes the estimators use (k ≤ ``MAX_SET_SIZE``).
 
-Classes of probability 0. With m classes of positive probability, a set of k > m distinct
-classes must take k − m classes of probability 0. Every class whose normalised
-log-probability is below ``LOG_ZERO`` = −1000 (−inf included; e^−1000 is 0 in float32 and
-float64) is drawn and weighed as if its log-probability were ``LOG_ZERO``: all such classes
-alike. So a set of k ≤ m never holds one (a probability a float64 can hold, > e^−745, puts
-a class more than 250 above ``LOG_ZERO``, further than any two Gumbel draws differ), and a
-set of k > m is the m positive classes followed by k − m of the zero-probability classes
-chosen uniformly at random (the limit of Gumbel-top-k as their equal logits go to −inf).
-The set probabilities, the inclusion probabilities (a zero-probability class:
-(k − m)/(K − m)) and the estimators read the same floored log-probabilities as the draw, so
-they agree with it, finitely.
+Classes of probability 0. A class of probability exactly 0 (normalised log-probability
+−inf, e.g. a masked logit) is never drawn while a class of positive probability is left,
+however small: a finite log-probability is used as it is, never floored, so a class at
+−2000 below the others is still drawn before a masked one. With m classes of positive
+probability, a set of k ≤ m never holds a zero class, and a set of k > m is the m positive
+classes followed by k − m of the zero classes chosen uniformly at random (the limit of
+Gumbel-top-k as their equal logits go to −inf). The draw ranks the zero classes by their
+Gumbel noise alone, below every positive class; the set probabilities follow the same rule
+in the recursion: with n zero classes left, a zero class is the next draw with probability
+0 while positive mass is left, else 1/n. So a zero-class inclusion probability is
+(k − m)/(K − m), and the set probabilities, the inclusion probabilities and the estimators
+agree with the draw, finitely. (The Gumbel noise is added in float32 at least; below a
+log-probability of about −1e7, float32's spacing exceeds the noise's spread, so such
+classes are drawn in the order of their log-probabilities, ties by index.)
 
 References:
   Kool, van Hoof & Welling 2019, Stochastic Beams and Where to Find Them: The Gumbel-Top-k
@@ -57,10 +60,6 @@ import numpy as np
 MAX_SET_SIZE = 12
 #: The most k-subsets :func:`inclusion_probabilities` enumerates.
 MAX_SUBSETS = 2**16
-#: The log-probability a class of probability 0 is drawn and weighed with (see above): far
-#: below any positive class that float32 can represent relative to the others, yet small
-#: enough in magnitude that Gumbel noise added to it keeps its digits in float32.
-LOG_ZERO = -1000.0
 
 
 def check_set_size(k: int, num_classes: int, *, name: str = "k") -> None:
@@ -73,25 +72,25 @@ def check_set_size(k: int, num_classes: int, *, name: str = "k") -> None:
         )
 
 
-def floored(log_probs: jax.Array) -> jax.Array:
-    """Normalised ``log_probs`` with the entries below ``LOG_ZERO`` (−inf included) raised
-    to it: every class of probability 0 alike (see the module docstring)."""
-    return jnp.maximum(log_probs, LOG_ZERO)
-
-
 def gumbel_top_k(key: jax.Array, log_probs: jax.Array, k: int) -> jax.Array:
     """Indices of the k largest perturbed log-probabilities, in sampled (decreasing) order.
 
-    ``log_probs``: ``batch + (K,)`` logits (normalised and :func:`floored` here, so that
-    the classes of probability 0 fill a set larger than the positive classes uniformly);
-    returns int32 ``batch + (k,)``. No gradient.
+    ``log_probs``: ``batch + (K,)`` logits (normalised here); returns int32 ``batch + (k,)``.
+    The classes of probability 0 (−inf) come after every positive one, in the order of
+    their Gumbel noise alone (uniformly at random, see the module docstring). No gradient.
     """
-    # At least float32: Gumbel noise added at LOG_ZERO must keep its digits.
+    # At least float32: Gumbel noise added to a log-probability of −1000 keeps its digits.
     dtype = jnp.promote_types(log_probs.dtype, jnp.float32)
     log_probs = jax.nn.log_softmax(jax.lax.stop_gradient(log_probs).astype(dtype), axis=-1)
-    log_probs = floored(log_probs)
-    perturbed = log_probs + jax.random.gumbel(key, log_probs.shape, log_probs.dtype)
-    return jax.lax.top_k(perturbed, k)[1].astype(jnp.int32)
+    noise = jax.random.gumbel(key, log_probs.shape, dtype)
+    positive = log_probs > -jnp.inf  # NaN: no class is positive, the draw is uniform
+    first = jax.lax.top_k(jnp.where(positive, log_probs + noise, -jnp.inf), k)[1]
+    zeros = jax.lax.top_k(jnp.where(positive, -jnp.inf, noise), k)[1]
+    # Slots past the m positive classes take the zero classes in their noise order.
+    count = jnp.sum(positive, axis=-1, keepdims=True)
+    slot = jnp.broadcast_to(jnp.arange(k), first.shape)
+    filler = jnp.take_along_axis(zeros, jnp.clip(slot - count, 0, k - 1), axis=-1)
+    return jnp.where(slot < count, first, filler).astype(jnp.int32)
 
 
 def _bits(k: int) -> np.ndarray:
@@ -99,12 +98,17 @@ def _bits(k: int) -> np.ndarray:
     return ((np.arange(2**k)[:, None] >> np.arange(k)[None, :]) & 1).astype(bool)
 
 
-def subset_table(log_p: jax.Array, log_rest: jax.Array) -> jax.Array:
+def subset_table(
+    log_p: jax.Array, log_rest: jax.Array, zeros_outside: jax.Array | int = 0
+) -> jax.Array:
     """log G(U) for every U ⊆ S (index: the bitmask of U over S's k elements), see above.
 
     Args:
-      log_p: log p(s) for the k elements of S, shape ``(k,)`` (normalised over the domain).
-      log_rest: log p_R, the log mass outside S (−inf when S is the whole domain).
+      log_p: log p(s) for the k elements of S, shape ``(k,)`` (normalised over the domain),
+        −inf for an element of probability 0.
+      log_rest: log p_R, the log mass outside S (−inf when it is 0).
+      zeros_outside: how many classes of probability 0 lie outside S (they fill the draw
+        once no positive mass is left, see the module docstring).
 
     Returns:
       ``(2^k,)``: entry 0 is log p^D(S), entry 2^s is log p^{D∖s}(S∖s), entry
@@ -113,16 +117,25 @@ def subset_table(log_p: jax.Array, log_rest: jax.Array) -> jax.Array:
     k = log_p.shape[0]
     bits = jnp.asarray(_bits(k))
     full = 2**k - 1
+    zero = log_p == -jnp.inf
+    # A stand-in 0 for a zero element: its positive-mass step is never used, and no −inf
+    # − (−inf) forms where no positive mass is left.
+    finite_p = jnp.where(zero, 0.0, log_p)
     # log(p_R + p(S∖U)) per subset U: positive terms only.
-    remaining = jnp.where(bits, -jnp.inf, log_p[None, :])
+    remaining = jnp.where(bits | zero[None, :], -jnp.inf, finite_p[None, :])
     left_terms = jnp.concatenate(
         [jnp.broadcast_to(log_rest, remaining.shape[:1])[:, None], remaining], axis=-1
     )
     # log of p(s) / (p_R + p(S∖U)), (2^k, k), with the logsumexp's shift subtracted from
-    # log p(s) first: two classes of probability 0 (both at LOG_ZERO) then give exactly 0
-    # there, where −1000 − (−1000 + log 2) rounded at −1000 would lose 3e-5 in float32.
+    # log p(s) first: a last element left gives exactly log 1 = 0.
     top, log_left = _logsumexp_parts(left_terms)
-    step = (log_p[None, :] - top[:, None]) - log_left[:, None]
+    positive_step = (finite_p[None, :] - top[:, None]) - log_left[:, None]
+    # A zero element is next with probability 0 while positive mass is left, else 1/n
+    # among the n zero classes left (inside S∖U and outside S).
+    zeros_left = jnp.sum(zero[None, :] & ~bits, axis=-1) + jnp.asarray(zeros_outside)
+    exhausted = -jnp.log(zeros_left.astype(log_p.dtype))
+    zero_step = jnp.where(log_left > -jnp.inf, -jnp.inf, exhausted)
+    step = jnp.where(zero[None, :], zero_step[:, None], positive_step)
     grown = jnp.asarray(np.arange(2**k)[:, None] | (1 << np.arange(k))[None, :])
     table = jnp.where(jnp.arange(2**k) == full, 0.0, -jnp.inf).astype(log_p.dtype)
     # After round r every subset with at least k − r elements holds its final value.
@@ -134,8 +147,16 @@ def subset_table(log_p: jax.Array, log_rest: jax.Array) -> jax.Array:
 
 def rest_log_mass(log_probs: jax.Array, index: jax.Array) -> jax.Array:
     """log p(D∖S) for ``index`` (the k distinct indices of S) over ``log_probs`` ``(K,)``."""
-    in_set = jnp.zeros(log_probs.shape, bool).at[index].set(True)
-    return _logsumexp(jnp.where(in_set, -jnp.inf, log_probs))
+    return outside_set(log_probs, index)[0]
+
+
+def outside_set(log_probs: jax.Array, index: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(log p(D∖S), the number of classes of probability 0 in D∖S)`` for ``index`` (the
+    k distinct indices of S) over normalised ``log_probs`` ``(K,)``: the last two arguments
+    of :func:`subset_table`."""
+    outside = jnp.ones(log_probs.shape, bool).at[index].set(False)
+    log_rest = _logsumexp(jnp.where(outside, log_probs, -jnp.inf))
+    return log_rest, jnp.sum(outside & (log_probs == -jnp.inf))
 
 
 def _logsumexp_parts(x: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -161,9 +182,9 @@ def _logsumexp(x: jax.Array) -> jax.Array:
 
 def set_log_prob(log_probs: jax.Array, index: jax.Array) -> jax.Array:
     """log p^D(S) of the unordered set with indices ``index`` ``(k,)`` under ``log_probs``
-    (:func:`floored`, as :func:`gumbel_top_k` draws it)."""
-    log_probs = floored(jax.nn.log_softmax(log_probs))
-    return subset_table(log_probs[index], rest_log_mass(log_probs, index))[0]
+    ``(K,)`` (logits, normalised here), as :func:`gumbel_top_k` draws it."""
+    log_probs = jax.nn.log_softmax(log_probs)
+    return subset_table(log_probs[index], *outside_set(log_probs, index))[0]
 
 
 def inclusion_probabilities(log_probs: jax.Array, k: int) -> jax.Array:

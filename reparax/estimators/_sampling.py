@@ -48,8 +48,14 @@ def linear_probe(param: jax.Array, grad: jax.Array) -> jax.Array:
     """Zero-valued scalar whose derivative in ``param`` is ``grad`` (a fixed estimate)."""
     param = jnp.broadcast_to(param, grad.shape)
     grad = jax.lax.stop_gradient(grad)
-    # param − sg(param) is 0 with derivative 1 (NaN at a −inf logit, hence finite_or_zero).
-    return jnp.sum(finite_or_zero(param - jax.lax.stop_gradient(param)) * grad)
+    held = jax.lax.stop_gradient(param)
+    # param − sg(param) is 0 with derivative 1, but inf − inf is NaN at a ±inf logit (a
+    # probability of exactly 0 or 1, with a finite estimate), so there it is dropped. At a
+    # NaN parameter it is NaN, and kept: the poisoning of an invalid parameter
+    # (Distribution.checked) must reach the value and, added to ``grad``, the derivative,
+    # which an estimate computed from comparisons with NaN (ARM's) would leave finite.
+    delta = jnp.where(jnp.isinf(held), 0.0, param - held)
+    return jnp.sum(delta * (grad + jax.lax.stop_gradient(delta)))
 
 
 def finite_or_zero(x: jax.Array) -> jax.Array:

@@ -10,9 +10,8 @@ import jax.numpy as jnp
 from reparax.capabilities import JointSupport
 from reparax.distributions._without_replacement import (
     MAX_SET_SIZE,
-    floored,
     gumbel_top_k,
-    rest_log_mass,
+    outside_set,
     subset_table,
 )
 from reparax.estimator import Estimator
@@ -27,12 +26,14 @@ REFERENCES = (
 )
 
 
-def _set_weights(log_p: jax.Array, log_rest: jax.Array) -> tuple[jax.Array, jax.Array]:
+def _set_weights(log_probs: jax.Array, index: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(w, B)``: w_s = p(s) R(S, s) = P(b_1 = s | S), and B[s, t] = p(t) R^{D∖s}(S, t)
-    (the weights of the baseline of s; B[s, s] = p(s)), both from one subset table.
-    ``log_p`` is :func:`floored`: an outcome of probability 0 (drawn once the positive ones
-    are exhausted) has weight exp(LOG_ZERO) = 0, and no −inf − (−inf) forms."""
-    table = subset_table(log_p, log_rest)
+    (the weights of the baseline of s; B[s, s] = p(s)), both from one subset table, for the
+    drawn set ``index`` over normalised ``log_probs``. An outcome of probability 0 (drawn
+    once the positive ones are exhausted) has weight 0; the table's entries are finite (a
+    drawn set and its subsets have positive probability), so no −inf − (−inf) forms."""
+    log_p = log_probs[index]
+    table = subset_table(log_p, *outside_set(log_probs, index))
     k = log_p.shape[0]
     single = 1 << jnp.arange(k)
     log_w = log_p + table[single] - table[0]
@@ -102,10 +103,10 @@ def _unordered_set(
             f"table of 2^{k} subset probabilities; use num_samples <= {MAX_SET_SIZE}, or "
             f">= {size} (the whole support: exact)."
         )
-    # Floored as the draw floors them: outcomes of probability 0 are drawn (uniformly) only
-    # once the positive ones are exhausted, with weight 0 (reparax.distributions.
-    # _without_replacement, "Classes of probability 0").
-    held = floored(jax.lax.stop_gradient(log_probs))
+    # Outcomes of probability 0 are drawn (uniformly) only once the positive ones are
+    # exhausted, with weight 0 (reparax.distributions._without_replacement, "Classes of
+    # probability 0").
+    held = jax.lax.stop_gradient(log_probs)
     if k == size:  # the whole support: p^D(S) = 1, R = 1, the baseline is E[f]
         index = jnp.arange(size)
         weights = jnp.exp(held)
@@ -115,7 +116,7 @@ def _unordered_set(
         advantage = centred - jnp.sum(weights * jax.lax.stop_gradient(centred))
     else:
         index = gumbel_top_k(key, held, k)
-        weights, baseline_weights = _set_weights(held[index], rest_log_mass(held, index))
+        weights, baseline_weights = _set_weights(held, index)
         costs = costs_at(f, outcomes, index, key, chunk_size)
         # Centred on the first cost (a large constant in f cancels exactly; the estimator is
         # invariant to it), except at k = 1: no baseline, f itself multiplies the score.
