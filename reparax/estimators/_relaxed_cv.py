@@ -44,9 +44,10 @@ def relaxed_control_variate_surrogate(
         log_prob = dist.joint_log_prob(hard)
         # c(·_fixed) carries no θ-gradient but keeps its dependence on the control variate's
         # parameters, so ∂ĝ/∂φ (the variance gradient) is exact; every added term is 0-valued.
-        signal = jax.lax.stop_gradient(value) - control(z_cond_fixed)
+        control_cond_fixed = control(z_cond_fixed)  # read twice, evaluated once
+        signal = jax.lax.stop_gradient(value) - control_cond_fixed
         score_term = signal * (log_prob - jax.lax.stop_gradient(log_prob))
-        reparam_term = (control(z) - control(z_fixed)) - (control(z_cond) - control(z_cond_fixed))
+        reparam_term = (control(z) - control(z_fixed)) - (control(z_cond) - control_cond_fixed)
         return value + score_term + reparam_term
 
     return jnp.mean(map_samples(one, key, num_samples, chunk_size))
