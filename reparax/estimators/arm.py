@@ -9,7 +9,6 @@ import jax.numpy as jnp
 
 from reparax._keyed import bind_key
 from reparax.capabilities import DirichletNoise, LogisticBits
-from reparax.distributions import Categorical, OneHotCategorical
 from reparax.estimator import Estimator
 from reparax.estimators._sampling import linear_probe, map_samples
 
@@ -31,24 +30,6 @@ def _swapped(log_pi: jax.Array, reference: jax.Array) -> tuple[jax.Array, jax.Ar
         jnp.where(cols == reference, log_pi[..., :, None], log_pi[..., None, :]),
     )
     return swapped, at_reference
-
-
-def _support_at(dist: DirichletNoise, support: jax.Array, index: jax.Array) -> jax.Array:
-    """``support[index]``, without the gather for the two supports known in closed form.
-
-    The gather of a (K, K) identity at batched indices cost categorical ARM 16 % over
-    hand-written ARM (``benchmarks/discrete_speed.py``: 1.16 → 1.03, XLA's bytes 3.2 →
-    0.8 of hand-written's); a one-hot by comparison with an iota is what hand-written code
-    does, and equals ``eye(K)[index]`` exactly. Read from the class's own
-    ``enumerate_support``, so a subclass that changes the support keeps the gather.
-    """
-    own_support = type(dist).enumerate_support
-    if own_support is OneHotCategorical.enumerate_support:
-        classes = jnp.arange(support.shape[0]).reshape((1,) * index.ndim + (-1,))
-        return (index[..., None] == classes).astype(support.dtype)
-    if own_support is Categorical.enumerate_support:  # arange(K): the class is the value
-        return index.astype(support.dtype)
-    return support[index]
 
 
 #: Up to this many classes the K swapped evaluations are unrolled; beyond, a ``lax.map``.
@@ -130,7 +111,7 @@ def _arm(
         scores = jax.lax.stop_gradient(log_probs)[..., None, :] - swapped  # batch + (K, K)
         index = jnp.moveaxis(jnp.argmax(scores, axis=-1), -1, 0)  # (K, *batch)
         cost = bind_key(f, sample_key)
-        f_swaps = _each_swap(cost, _support_at(dist, support, index))  # (K,)
+        f_swaps = _each_swap(cost, support[index])  # (K,)
         # Centred on the first draw first: a large constant in f cancels exactly.
         centred = f_swaps - jax.lax.stop_gradient(f_swaps[0])
         signal = jax.lax.stop_gradient(centred - jnp.mean(centred))
