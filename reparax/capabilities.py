@@ -171,7 +171,9 @@ class Relaxable(NoiseTransform, Protocol):
 @runtime_checkable
 class OneHot(FiniteClasses, Protocol):
     """Samples as one-hot rows over the K classes, and back (a relaxed row maps to the
-    value ``f`` receives: a bit's probability of 1, or the simplex point itself)."""
+    value ``f`` receives: a bit's probability of 1, or the simplex point itself).
+    ``from_one_hot`` of the k-th unit row is ``enumerate_support()[k]``: ARM builds its
+    swapped draws that way instead of gathering the support."""
 
     def to_one_hot(self, sample: jax.Array) -> jax.Array: ...
 

@@ -240,6 +240,23 @@ def test_one_hot_capability():
     np.testing.assert_array_equal(one_hot.from_one_hot(one_hot.to_one_hot(sample)), sample)
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        n
+        for n in sorted(EXAMPLES)
+        if capabilities.has_capability(example_dist(n), capabilities.OneHot)
+    ],
+)
+def test_from_one_hot_of_unit_rows_is_the_support(name):
+    """The ``OneHot`` contract ARM relies on: unit row k maps to the k-th support value."""
+    dist = example_dist(name)
+    support = dist.enumerate_support()
+    rows = jnp.eye(dist.num_classes, dtype=support.dtype)
+    np.testing.assert_array_equal(dist.from_one_hot(rows), support)
+    np.testing.assert_array_equal(dist.to_one_hot(support), rows)
+
+
 def test_hints_are_keyed_by_protocols():
     hints = rx.Categorical.capability_hints
     assert "OneHotCategorical" in hints[capabilities.Relaxable]
