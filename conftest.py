@@ -12,6 +12,10 @@ contract suite's slowest programs: 24.8 s of compilation down to 12.6 s for the 
   (jaxlib ≥ 0.5.3 knows the flag; older ones abort on it, so it is left out there).
 - A persistent compilation cache in a temporary folder shared by the xdist workers: tests
   that build the same program with fresh closures (the same HLO) compile it once per run.
+  Every program is cached, however quick to compile: eager (un-jitted) code compiles each
+  primitive for each new shape, about 11 000 programs of ~10 ms in a run, many of them the
+  same in both workers and the notebook kernels (13–15% less CPU time on the eager-heavy
+  tests than caching only programs above 0.05 s).
 
 Benchmarks do not use this file: they measure the defaults users get.
 """
@@ -35,7 +39,7 @@ if "REPARAX_TEST_JAX_CACHE" not in os.environ:
     os.environ["REPARAX_TEST_JAX_CACHE"] = tempfile.mkdtemp(prefix="reparax-jax-cache-")
     atexit.register(shutil.rmtree, os.environ["REPARAX_TEST_JAX_CACHE"], ignore_errors=True)
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.environ["REPARAX_TEST_JAX_CACHE"])
-os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.05")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
 import jax  # noqa: E402

@@ -17,6 +17,13 @@ from typing import Any
 
 import jax
 
+#: Options whose value 'optimal' is estimated from the samples and held fixed, which limits
+#: the derivative order whatever the method gives: (what it is, what to use instead).
+_OPTIMAL_OPTIONS = {
+    "cv_coefficient": ("coefficient", "a numeric cv_coefficient (or none)"),
+    "baseline": ("baseline", "a numeric baseline, 'leave_one_out' (or none)"),
+}
+
 #: Where each objective's methods are called (``Estimator.objective``).
 _ENTRY_POINTS = {"expectation": "rx.expectation", "bound": "rx.multisample_bound"}
 
@@ -49,17 +56,17 @@ def alternatives(
 
 
 def _message(
-    name: str, order: int, objective: str, dist: Any, site: str | None, optimal_cv: bool
+    name: str, order: int, objective: str, dist: Any, site: str | None, optimal: str | None
 ) -> str:
     wanted = order + 1
     entry = _ENTRY_POINTS.get(objective, f"objective {objective!r}")
     family = "" if dist is None else f" for {type(dist).__name__}"
     where = "" if site is None else f"site {site!r}: "
-    method = f"method={name!r}" + (" with cv_coefficient='optimal'" if optimal_cv else "")
-    if optimal_cv:  # the method itself gives the order: only the coefficient limits it
+    method = f"method={name!r}" + (f" with {optimal}='optimal'" if optimal else "")
+    if optimal:  # the method itself gives the order: only the estimated option limits it
         advice = (
-            "The 'optimal' coefficient is estimated from the same samples and held fixed: "
-            f"use a numeric cv_coefficient (or none) for order {wanted}."
+            f"The 'optimal' {_OPTIMAL_OPTIONS[optimal][0]} is estimated from the same samples "
+            f"and held fixed: use {_OPTIMAL_OPTIONS[optimal][1]} for order {wanted}."
         )
     else:
         names = alternatives(wanted, objective, dist, at_site=site is not None)
@@ -118,7 +125,7 @@ def limit_order(
     objective: str = "expectation",
     dist: Any = None,
     site: str | None = None,
-    optimal_cv: bool = False,
+    optimal: str | None = None,
 ) -> jax.Array:
     """``surrogate`` unchanged in value and in its first ``max_order`` derivatives; the next
     derivative raises. ``max_order=None`` leaves it alone.
@@ -126,12 +133,13 @@ def limit_order(
     The rest selects what the error says, read only when it is raised: ``objective``
     (``Estimator.objective``) and ``dist`` (the distribution the surrogate estimates with,
     optional) the alternatives it names; ``site``, the ``rx.Joint`` site estimated (then
-    only methods a site accepts are named); ``optimal_cv``, that the limit comes from
-    ``cv_coefficient='optimal'`` alone (then a numeric coefficient is the advice)."""
+    only methods a site accepts are named); ``optimal``, the option (``"cv_coefficient"``
+    or ``"baseline"``) whose value ``'optimal'`` alone sets the limit (then a fixed value is
+    the advice)."""
     if max_order is None:
         return surrogate
 
     def describe() -> str:
-        return _message(name, max_order, objective, dist, site, optimal_cv)
+        return _message(name, max_order, objective, dist, site, optimal)
 
     return _limit(name, max_order, max_order, describe)(surrogate)

@@ -311,7 +311,8 @@ class Estimator:
             objective=self.objective,
             dist=dist,
             site=site,
-            optimal_cv=optimal and max_order != self.max_order,  # else the method's own limit
+            # Named only where it, not the method, sets the limit.
+            optimal="cv_coefficient" if optimal and max_order != self.max_order else None,
         )
 
     def __call__(

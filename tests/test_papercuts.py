@@ -96,6 +96,26 @@ def test_order_error_with_the_optimal_coefficient_advises_a_numeric_one():
     assert message.startswith("method='score_function' with cv_coefficient='optimal'")
 
 
+def test_order_error_with_the_optimal_baseline_advises_a_fixed_one():
+    """Noticed in review: score_function with baseline='optimal' suggested 'score_function'
+    itself (and quoted its name with the option inside); the baseline sets the limit."""
+
+    def objective(loc: jax.Array) -> jax.Array:
+        return rx.expectation(
+            lambda z: jnp.sum(z**2),
+            rx.Normal(loc, jnp.ones(2)),
+            KEY,
+            method="score_function",
+            num_samples=4,
+            baseline="optimal",
+        )
+
+    message = _order_error(lambda: jax.jit(jax.hessian(objective))(jnp.zeros(2)))
+    assert "use a numeric baseline, 'leave_one_out' (or none) for order 2" in message
+    assert _named(message) == {"score_function"}  # the method in use, named once as such
+    assert message.startswith("method='score_function' with baseline='optimal'")
+
+
 def test_order_error_at_a_joint_site_names_the_site_and_what_a_site_accepts():
     """Review finding: inside an rx.Joint the error named no site and suggested
     sum_and_sample, which a site refuses."""
@@ -527,3 +547,27 @@ def test_set_and_coupled_methods_are_refused_at_a_joint_site(method, why):
     named = str(caught.value).split("Methods for this site: ")[1]
     assert {"rloo", "exact", "disarm"} <= set(named.rstrip(".").split(", "))
     assert method not in named
+
+
+# -- 10. Categorical.log_prob off its support -------------------------------------------------
+
+
+def test_categorical_log_prob_is_minus_inf_off_the_classes_and_takes_python_ints():
+    """It raised a TypeError for a Python int, gave the last class's log-probability for −1
+    (a wrapped index), NaN for K and class 1's for 1.5 (a truncated one)."""
+    probs = jnp.array([0.2, 0.3, 0.5])
+    dist = rx.Categorical.from_probs(probs)
+    assert float(dist.log_prob(1)) == pytest.approx(np.log(0.3))
+    values = jnp.array([0.0, 2.0, -1.0, 3.0, 1.5])
+    np.testing.assert_allclose(
+        dist.log_prob(values), [np.log(0.2), np.log(0.5), -np.inf, -np.inf, -np.inf], rtol=1e-6
+    )
+    batched = rx.Categorical.from_probs(jnp.stack([probs, probs[::-1]]))
+    np.testing.assert_allclose(
+        jax.jit(batched.log_prob)(jnp.array([2, -1])), [np.log(0.5), -np.inf], rtol=1e-6
+    )
+    # The gradient at a class is d log softmax; off the classes it is 0 (a constant −inf).
+    grad = jax.grad(lambda logits: rx.Categorical(logits).log_prob(jnp.array(1)))(jnp.zeros(3))
+    np.testing.assert_allclose(grad, [-1 / 3, 2 / 3, -1 / 3], rtol=1e-6)
+    grad = jax.grad(lambda logits: rx.Categorical(logits).log_prob(jnp.array(3)))(jnp.zeros(3))
+    np.testing.assert_array_equal(grad, jnp.zeros(3))

@@ -39,9 +39,14 @@ class Categorical(CategoricalBase):
         return jnp.argmax(self.perturbed(noise), axis=-1).astype(jnp.int32)
 
     def log_prob(self, value: jax.Array) -> jax.Array:
-        logits = jnp.broadcast_to(self.logits, jnp.shape(value) + (self.num_classes,))
+        """log P(z = value): −inf for a value that is not a class (negative, ≥ K or not a
+        whole number), rather than the log-probability of a wrapped or truncated index."""
+        value = jnp.asarray(value)
+        logits = jnp.broadcast_to(self.logits, value.shape + (self.num_classes,))
         log_probs = jax.nn.log_softmax(logits, axis=-1)
-        return jnp.take_along_axis(log_probs, value[..., None].astype(jnp.int32), axis=-1)[..., 0]
+        index = jnp.clip(value, 0, self.num_classes - 1).astype(jnp.int32)
+        picked = jnp.take_along_axis(log_probs, index[..., None], axis=-1)[..., 0]
+        return jnp.where(value == index, picked, -jnp.inf)
 
     def enumerate_support(self) -> jax.Array:
         return jnp.arange(self.num_classes, dtype=jnp.int32)

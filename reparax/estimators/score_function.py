@@ -157,7 +157,7 @@ def _score_function(
     values, log_probs = per_sample["value"], per_sample["log_prob"]
     if optimal:
         surrogate = jnp.mean(values) + _optimal_baseline_surrogate(dist, per_sample)
-        return limit_order(surrogate, 1, "score_function with baseline='optimal'")
+        return limit_order(surrogate, 1, "score_function", dist=dist, optimal="baseline")
     if isinstance(baseline, str) and baseline == "leave_one_out":
         values, reference = centre(values)
         return reference + dice_surrogate(values, log_probs, _resolve_baseline(baseline, values))
