@@ -571,3 +571,27 @@ def test_categorical_log_prob_is_minus_inf_off_the_classes_and_takes_python_ints
     np.testing.assert_allclose(grad, [-1 / 3, 2 / 3, -1 / 3], rtol=1e-6)
     grad = jax.grad(lambda logits: rx.Categorical(logits).log_prob(jnp.array(3)))(jnp.zeros(3))
     np.testing.assert_array_equal(grad, jnp.zeros(3))
+
+
+# -- 11. traced probabilities off their constraint --------------------------------------------
+
+
+def test_traced_probs_off_the_simplex_are_nan_not_renormalised():
+    """Eager, an off-simplex row raises; traced, log p of it was a valid row of logits (the
+    row renormalised). Now the row is NaN, as every invalid traced parameter is."""
+    logits = jax.jit(lambda p: rx.OneHotCategorical.from_probs(p).logits)(
+        jnp.array([[0.2, 0.3, 0.5], [0.2, 0.3, 0.6], [-0.1, 0.6, 0.5]])
+    )
+    np.testing.assert_allclose(logits[0], np.log([0.2, 0.3, 0.5]), rtol=1e-6)
+    assert bool(jnp.all(jnp.isnan(logits[1:])))
+    bits = jax.jit(lambda p: rx.Bernoulli.from_probs(p).logits)(jnp.array([0.0, 0.5, 1.0, 1.5]))
+    np.testing.assert_array_equal(bits, [-np.inf, 0.0, np.inf, np.nan])
+
+    def value(probs):
+        dist = rx.Categorical.from_probs(probs)
+        f = lambda z: z.astype(jnp.float32)  # noqa: E731
+        return rx.expectation(f, dist, KEY, method="rloo", num_samples=4)
+
+    assert bool(jnp.isnan(jax.jit(value)(jnp.array([0.2, 0.3, 0.6]))))
+    grad = jax.jit(jax.grad(value))(jnp.array([0.2, 0.3, 0.5]))
+    assert bool(jnp.all(jnp.isfinite(grad)))

@@ -38,7 +38,10 @@ def logits_from(
     """The ``logits`` leaf from exactly one of ``logits`` and ``probs``.
 
     ``probs`` is converted to a floating array and, when concrete, checked against
-    ``probs_constraint`` (a ``ValueError`` naming ``probs``) before ``to_logits``.
+    ``probs_constraint`` (a ``ValueError`` naming ``probs``) before ``to_logits``. A traced
+    ``probs`` that breaks the constraint becomes NaN (its event together), as invalid traced
+    parameters do everywhere: the conversion would otherwise hide it (log p of an
+    off-simplex row is a valid row of logits, silently renormalised).
     """
     if (logits is None) == (probs is None):
         given = "both" if logits is not None else "neither"
@@ -57,4 +60,7 @@ def logits_from(
     probs = probs.astype(jnp.result_type(probs, float))
     if not _is_traced(probs):
         check_concrete(family, "probs", probs_constraint, probs)
-    return to_logits(probs)
+        return to_logits(probs)
+    valid = probs_constraint.check(probs)
+    valid = jnp.reshape(valid, valid.shape + (1,) * probs_constraint.event_ndims)
+    return to_logits(jnp.where(valid, probs, jnp.nan))
