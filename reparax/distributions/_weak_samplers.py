@@ -7,6 +7,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from reparax.distributions._noise import positive_exponential
+
 
 def weibull_2_sqrt2(key: jax.Array, shape: tuple[int, ...], dtype: Any) -> jax.Array:
     """W ~ Weibull(shape 2, scale √2), density w·exp(−w²/2), by inversion: √(−2 log U)."""
@@ -29,7 +31,7 @@ def exponential_and_gamma2(
     The weak derivatives of Exponential's rate and Weibull's scale are differences between
     these two laws."""
     k1, k2, k3 = jax.random.split(key, 3)
-    e1 = jax.random.exponential(k1, (size,), dtype)
-    e2 = jax.random.exponential(k2, (size,), dtype)
-    first = e1 if coupled else jax.random.exponential(k3, (size,), dtype)
+    e1 = positive_exponential(k1, (size,), dtype)  # Weibull's λE^{1/k}: never exactly 0
+    e2 = positive_exponential(k2, (size,), dtype)
+    first = e1 if coupled else positive_exponential(k3, (size,), dtype)
     return e1, first + e2

@@ -10,7 +10,7 @@ from reparax import constraints
 from reparax.distributions._base import Shape, distribution, param
 from reparax.distributions._explicit import ExplicitReparameterization
 from reparax.distributions._location_scale import EULER_GAMMA
-from reparax.distributions._window import open_uniform
+from reparax.distributions._noise import midpoint_uniform
 
 
 @distribution
@@ -27,7 +27,8 @@ class Kumaraswamy(ExplicitReparameterization):
     concentration0: jax.Array = param(constraints.positive)
 
     def noise(self, key: jax.Array, sample_shape: Shape = ()) -> jax.Array:
-        return open_uniform(key, tuple(sample_shape) + self.batch_shape, self.dtype)
+        # Never within 2^-24 of 0 or 1: a power 1/a > 1 of a smaller u underflowed to z = 0.
+        return midpoint_uniform(key, tuple(sample_shape) + self.batch_shape, self.dtype)
 
     def transform(self, noise: jax.Array) -> jax.Array:
         a, b = self._params_like(noise)

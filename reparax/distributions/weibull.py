@@ -10,6 +10,7 @@ from reparax import constraints
 from reparax.distributions._base import Shape, distribution, param
 from reparax.distributions._explicit import ExplicitReparameterization
 from reparax.distributions._location_scale import EULER_GAMMA
+from reparax.distributions._noise import positive_exponential
 from reparax.distributions._weak_derivative import WeakDerivative, reshaper, rows_replacing
 from reparax.distributions._weak_samplers import exponential_and_gamma2
 
@@ -31,7 +32,8 @@ class Weibull(ExplicitReparameterization):
     scale: jax.Array = param(constraints.positive)
 
     def noise(self, key: jax.Array, sample_shape: Shape = ()) -> jax.Array:
-        return jax.random.exponential(key, tuple(sample_shape) + self.batch_shape, self.dtype)
+        # Never exactly 0 (jax.random.exponential is, once in 2^23 draws): see _noise.py.
+        return positive_exponential(key, tuple(sample_shape) + self.batch_shape, self.dtype)
 
     def transform(self, noise: jax.Array) -> jax.Array:
         k, scale = self._params_like(noise)
