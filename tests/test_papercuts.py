@@ -74,31 +74,29 @@ def test_order_error_for_an_expectation_names_methods_supporting_the_family():
     assert _named(message) == expected | {"disarm"}
 
 
-def test_order_error_with_the_optimal_coefficient_advises_a_numeric_one():
-    """Review finding: with cv_coefficient='optimal' the error suggested 'score_function',
-    the method in use; the limit is the coefficient's, so the advice is about it."""
-
-    def objective(loc: jax.Array) -> jax.Array:
-        f = lambda z: jnp.sum(z**2)  # noqa: E731
-        return rx.expectation(
-            f,
-            rx.Normal(loc, jnp.ones(2)),
-            KEY,
-            method="score_function",
-            num_samples=4,
-            control_variate=rx.control_variates.delta_method(f),
-            cv_coefficient="optimal",
-        )
-
-    message = _order_error(lambda: jax.jit(jax.hessian(objective))(jnp.zeros(2)))
-    assert "use a numeric cv_coefficient (or none)" in message
-    assert _named(message) == {"score_function"}  # the method in use, named once as such
-    assert message.startswith("method='score_function' with cv_coefficient='optimal'")
+_DELTA = rx.control_variates.delta_method(lambda z: jnp.sum(z**2))
 
 
-def test_order_error_with_the_optimal_baseline_advises_a_fixed_one():
-    """Noticed in review: score_function with baseline='optimal' suggested 'score_function'
-    itself (and quoted its name with the option inside); the baseline sets the limit."""
+@pytest.mark.parametrize(
+    ("options", "advice", "start"),
+    [
+        (
+            {"control_variate": _DELTA, "cv_coefficient": "optimal"},
+            "use a numeric cv_coefficient (or none)",
+            "method='score_function' with cv_coefficient='optimal'",
+        ),
+        (
+            {"baseline": "optimal"},
+            "use a numeric baseline, 'leave_one_out' (or none) for order 2",
+            "method='score_function' with baseline='optimal'",
+        ),
+    ],
+    ids=["cv_coefficient", "baseline"],
+)
+def test_order_error_with_an_optimal_option_advises_a_fixed_one(options, advice, start):
+    """Review findings: with cv_coefficient='optimal' (and, noticed later, baseline='optimal')
+    the error suggested 'score_function', the method in use (the baseline case also quoted
+    the name with the option inside); the limit is the option's, so the advice is about it."""
 
     def objective(loc: jax.Array) -> jax.Array:
         return rx.expectation(
@@ -107,13 +105,13 @@ def test_order_error_with_the_optimal_baseline_advises_a_fixed_one():
             KEY,
             method="score_function",
             num_samples=4,
-            baseline="optimal",
+            **options,
         )
 
     message = _order_error(lambda: jax.jit(jax.hessian(objective))(jnp.zeros(2)))
-    assert "use a numeric baseline, 'leave_one_out' (or none) for order 2" in message
+    assert advice in message
     assert _named(message) == {"score_function"}  # the method in use, named once as such
-    assert message.startswith("method='score_function' with baseline='optimal'")
+    assert message.startswith(start)
 
 
 def test_order_error_at_a_joint_site_names_the_site_and_what_a_site_accepts():

@@ -4,7 +4,8 @@ One public family per module (``normal.py``, ``gamma.py``, ...); machinery share
 families lives in private modules (``_base.py``: the required surface and validation;
 ``_explicit.py``/``_implicit.py``: the reparameterization mixins; ``_location_scale.py``,
 ``_window.py``, ``_finite.py``, ``_categorical_base.py``: family groups; ``_log_gamma.py``,
-``_weak_samplers.py``, ``_weak_derivative.py``, ``_probabilities.py``: primitives).
+``_noise.py``, ``_weak_samplers.py``, ``_weak_derivative.py``, ``_probabilities.py``:
+primitives).
 """
 
 from reparax.distributions._base import Distribution, distribution, param, static

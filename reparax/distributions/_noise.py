@@ -1,4 +1,8 @@
-"""Noise that a quantile transform cannot round onto the edge of an open support.
+"""Uniform and exponential noise that never lands on 0 (or, for the midpoints, on 1).
+
+``open_uniform`` excludes 0 only, down to the smallest normal number: enough for a log or a
+quantile on a closed window (Uniform, TruncatedNormal, the weak-derivative samplers).
+Transforms onto an open support need more room:
 
 ``jax.random.uniform`` draws on the grid k·2⁻ᵐ (m the mantissa bits), 0 included, and
 ``jax.random.exponential`` is −log1p(−u) of it, so Exp(1) noise is exactly 0 once in 2ᵐ
@@ -15,6 +19,13 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+
+
+def open_uniform(key: jax.Array, shape: tuple[int, ...], dtype: Any) -> jax.Array:
+    """U(0, 1) draws on (0, 1], never exactly 0 (so logs and quantiles stay finite), but as
+    small as 1.2e-38 in float32: enough for a log or a quantile on a closed window, not
+    through a power above 1 (use :func:`midpoint_uniform` there)."""
+    return jax.random.uniform(key, shape, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
 
 
 def midpoint_uniform(key: jax.Array, shape: tuple[int, ...], dtype: Any) -> jax.Array:

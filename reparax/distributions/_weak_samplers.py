@@ -7,12 +7,12 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from reparax.distributions._noise import positive_exponential
+from reparax.distributions._noise import open_uniform, positive_exponential
 
 
 def weibull_2_sqrt2(key: jax.Array, shape: tuple[int, ...], dtype: Any) -> jax.Array:
     """W ~ Weibull(shape 2, scale √2), density w·exp(−w²/2), by inversion: √(−2 log U)."""
-    u = jax.random.uniform(key, shape, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
+    u = open_uniform(key, shape, dtype)
     return jnp.sqrt(-2.0 * jnp.log(u))
 
 

@@ -5,16 +5,8 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, ClassVar
 
-import jax
-import jax.numpy as jnp
-
 from reparax.distributions._base import Relation
 from reparax.distributions._explicit import ExplicitReparameterization
-
-
-def open_uniform(key: jax.Array, shape: tuple[int, ...], dtype: Any) -> jax.Array:
-    """U(0, 1) draws on (0, 1], never exactly 0 (so logs and quantiles stay finite)."""
-    return jax.random.uniform(key, shape, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
 
 
 class Window(ExplicitReparameterization):

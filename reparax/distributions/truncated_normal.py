@@ -10,7 +10,8 @@ from jax.scipy.special import log_ndtr, ndtr, ndtri
 
 from reparax import constraints
 from reparax.distributions._base import Shape, distribution, param
-from reparax.distributions._window import Window, open_uniform
+from reparax.distributions._noise import open_uniform
+from reparax.distributions._window import Window
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 

@@ -7,7 +7,8 @@ import jax.numpy as jnp
 
 from reparax import constraints
 from reparax.distributions._base import Shape, distribution, param
-from reparax.distributions._window import Window, open_uniform
+from reparax.distributions._noise import open_uniform
+from reparax.distributions._window import Window
 
 
 @distribution
